@@ -1,0 +1,40 @@
+# Warning and sanitizer settings shared by every target (INTERFACE libraries).
+add_library(shotfarm_warnings INTERFACE)
+target_compile_options(shotfarm_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+    -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wnull-dereference
+    -Wimplicit-fallthrough)
+if(SHOTFARM_WERROR)
+    target_compile_options(shotfarm_warnings INTERFACE -Werror)
+endif()
+add_library(shotfarm::warnings ALIAS shotfarm_warnings)
+
+add_library(shotfarm_options INTERFACE)
+if(SHOTFARM_SANITIZE)
+    target_compile_options(shotfarm_options INTERFACE -fsanitize=address,undefined
+        -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(shotfarm_options INTERFACE -fsanitize=address,undefined)
+endif()
+# Boost.Asio with coroutines; one io thread, no deprecated interfaces.
+target_compile_definitions(shotfarm_options INTERFACE BOOST_ASIO_NO_DEPRECATED
+    BOOST_ASIO_DISABLE_BOOST_COROUTINE)
+add_library(shotfarm::options ALIAS shotfarm_options)
+
+# shotfarm_room(name PUBLIC_DEPS ... PRIVATE_DEPS ...) — the static library of one room: every
+# .cpp under the room's folder (except *_main.cpp), so adding a file needs no CMake edit.
+function(shotfarm_room name)
+    cmake_parse_arguments(arg "" "" "PUBLIC_DEPS;PRIVATE_DEPS;EXTRA_SOURCES" ${ARGN})
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+    list(FILTER sources EXCLUDE REGEX "_main\\.cpp$")
+    list(APPEND sources ${arg_EXTRA_SOURCES})
+    if(sources)
+        add_library(shotfarm_${name} STATIC ${sources})
+        target_include_directories(shotfarm_${name} PUBLIC ${PROJECT_SOURCE_DIR})
+        target_link_libraries(shotfarm_${name} PUBLIC shotfarm::options ${arg_PUBLIC_DEPS}
+            PRIVATE shotfarm::warnings ${arg_PRIVATE_DEPS})
+    else()
+        add_library(shotfarm_${name} INTERFACE)
+        target_include_directories(shotfarm_${name} INTERFACE ${PROJECT_SOURCE_DIR})
+        target_link_libraries(shotfarm_${name} INTERFACE shotfarm::options ${arg_PUBLIC_DEPS})
+    endif()
+    add_library(shotfarm::${name} ALIAS shotfarm_${name})
+endfunction()
