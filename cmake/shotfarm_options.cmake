@@ -19,12 +19,19 @@ target_compile_definitions(shotfarm_options INTERFACE BOOST_ASIO_NO_DEPRECATED
     BOOST_ASIO_DISABLE_BOOST_COROUTINE)
 add_library(shotfarm::options ALIAS shotfarm_options)
 
-# shotfarm_room(name PUBLIC_DEPS ... PRIVATE_DEPS ...) — the static library of one room: every
-# .cpp under the room's folder (except *_main.cpp), so adding a file needs no CMake edit.
+# shotfarm_room(name [DIR dir] [EXCLUDE regex] PUBLIC_DEPS ... PRIVATE_DEPS ...) — the static
+# library of one room: every .cpp under the room's folder (except *_main.cpp and EXCLUDE), so
+# adding a file needs no CMake edit.
 function(shotfarm_room name)
-    cmake_parse_arguments(arg "" "" "PUBLIC_DEPS;PRIVATE_DEPS;EXTRA_SOURCES" ${ARGN})
-    file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+    cmake_parse_arguments(arg "" "DIR;EXCLUDE" "PUBLIC_DEPS;PRIVATE_DEPS;EXTRA_SOURCES" ${ARGN})
+    if(NOT arg_DIR)
+        set(arg_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    endif()
+    file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${arg_DIR}/*.cpp)
     list(FILTER sources EXCLUDE REGEX "_main\\.cpp$")
+    if(arg_EXCLUDE)
+        list(FILTER sources EXCLUDE REGEX "${arg_EXCLUDE}")
+    endif()
     list(APPEND sources ${arg_EXTRA_SOURCES})
     if(sources)
         add_library(shotfarm_${name} STATIC ${sources})

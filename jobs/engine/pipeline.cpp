@@ -1,0 +1,810 @@
+#include "jobs/engine/pipeline.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <iomanip>
+#include <sstream>
+
+#include "jobs/log.hpp"
+#include "jobs/output.hpp"
+#include "net/http_client.hpp"
+
+namespace shotfarm::jobs {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+using providers::outcome_class;
+using providers::remote_state;
+
+/// What the dispatcher knows about one account. In-process for now: one daemon per database
+/// (limits shared through PostgreSQL come with the scheduler work).
+struct pipeline::slot {
+    providers::account acct;
+    int max_concurrency = 1;
+    int requests_per_minute = 1;
+    std::unique_ptr<providers::provider> api;
+    int inflight = 0;
+    std::deque<clock_type::time_point> recent_submits;
+    clock_type::time_point paused_until{};
+    bool disabled = false;  ///< auth/balance problem: no more submits this run
+    int consecutive_429 = 0;
+
+    bool rate_ok(clock_type::time_point now) {
+        while (!recent_submits.empty() && now - recent_submits.front() >= 60s) {
+            recent_submits.pop_front();
+        }
+        return static_cast<int>(recent_submits.size()) < requests_per_minute;
+    }
+    bool can_submit(clock_type::time_point now) {
+        return !disabled && now >= paused_until && inflight < max_concurrency && rate_ok(now);
+    }
+};
+
+pipeline_options options_from(const app_config& cfg, std::string project) {
+    pipeline_options o;
+    o.project = std::move(project);
+    o.output_dir = cfg.output_dir;
+    o.hold_ambiguous = cfg.ambiguous_policy == "hold";
+    o.max_attempts = cfg.max_attempts;
+    o.poll_interval = std::chrono::milliseconds(static_cast<long long>(cfg.poll_interval_s * 1000));
+    o.max_poll_interval =
+        std::chrono::milliseconds(static_cast<long long>(cfg.max_poll_interval_s * 1000));
+    o.max_download_bytes = cfg.max_download_bytes;
+    return o;
+}
+
+pipeline::pipeline(
+    asio::any_io_executor ex,
+    const app_config& cfg,
+    job_store& store,
+    net::http_client& http,
+    run_metrics& metrics,
+    pipeline_options opts
+)
+    : ex_(ex),
+      cfg_(cfg),
+      store_(store),
+      http_(http),
+      metrics_(metrics),
+      opts_(std::move(opts)),
+      catalog_(providers::catalog::builtin()),
+      wake_timer_(ex),
+      stop_timer_(ex),
+      rng_(std::random_device{}()) {
+    for (const auto& [provider_model, usd] : cfg.price_overrides) {
+        for (const auto& a : cfg.accounts) {
+            catalog_.override_price(a.provider, provider_model, usd);
+        }
+    }
+    for (const auto& a : cfg.accounts) {
+        auto s = std::make_unique<slot>();
+        s->acct.name = a.name;
+        s->acct.provider = a.provider;
+        s->acct.base_url = a.base_url;
+        s->acct.api_key = a.api_key;
+        s->max_concurrency = a.max_concurrency;
+        s->requests_per_minute = a.requests_per_minute;
+        s->api = providers::make_provider(s->acct, http_);
+        metrics_.inflight.with({a.provider, a.name}).set(0);
+        slots_.push_back(std::move(s));
+    }
+    stop_timer_.expires_at(clock_type::time_point::max());
+}
+
+pipeline::~pipeline() = default;
+
+void pipeline::request_stop() {
+    if (stop_requested_) {
+        return;
+    }
+    stop_requested_ = true;
+    log(log_level::info, "pipeline.stopping", {{"project", opts_.project}});
+    stop_timer_.cancel();
+    wake();
+}
+
+void pipeline::wake() {
+    wake_pending_ = true;
+    wake_timer_.cancel();
+}
+
+std::string pipeline::where(const job_record& job) const {
+    return job.provider.value_or("?") + " account '" + job.account.value_or("?") + "' shot " +
+           job.ref();
+}
+
+std::chrono::milliseconds pipeline::backoff_delay(int retry) {
+    return full_jitter(opts_.backoff, retry, rng_);
+}
+
+pipeline::slot* pipeline::slot_for(const std::string& account) {
+    for (auto& s : slots_) {
+        if (s->acct.name == account) {
+            return s.get();
+        }
+    }
+    return nullptr;
+}
+
+std::optional<providers::offer> pipeline::offer_for(
+    const job_record& job,
+    const std::string& provider
+) const {
+    const auto m = job.mode == "i2v" ? providers::mode::i2v : providers::mode::t2v;
+    auto offers = catalog_.find(job.model, m, job.duration_s, provider);
+    if (offers.empty()) {
+        return std::nullopt;
+    }
+    return offers.front();
+}
+
+std::optional<account_choice> pipeline::choose(const job_record& job) {
+    const auto now = clock_type::now();
+    slot* best = nullptr;
+    std::optional<providers::offer> best_offer;
+    double best_load = 0;
+    for (auto& s : slots_) {
+        if (job.pin_account && *job.pin_account != s->acct.name) {
+            continue;
+        }
+        if (job.pin_provider && *job.pin_provider != s->acct.provider) {
+            continue;
+        }
+        if (!s->can_submit(now)) {
+            continue;
+        }
+        auto offer = offer_for(job, s->acct.provider);
+        if (!offer) {
+            continue;
+        }
+        // Soonest to finish: the least loaded account (relative to its concurrency).
+        double load = static_cast<double>(s->inflight) / s->max_concurrency;
+        if (best == nullptr || load < best_load) {
+            best = s.get();
+            best_offer = std::move(offer);
+            best_load = load;
+        }
+    }
+    if (best == nullptr) {
+        return std::nullopt;
+    }
+    return account_choice{
+        best->acct.name,
+        best->acct.provider,
+        best_offer->provider_model,
+        best_offer->price_usd};
+}
+
+bool pipeline::every_account_unusable() const {
+    for (const auto& s : slots_) {
+        if (!s->disabled) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void pipeline::spawn(job_record job, std::int64_t attempt_id) {
+    ++active_tasks_;
+    asio::co_spawn(
+        ex_,
+        job_task(std::move(job), attempt_id),
+        [this](std::exception_ptr e) {
+            --active_tasks_;
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    // The job keeps its last recorded state; its lease runs out and recovery
+                    // (this run's or the next) carries on from there.
+                    log(log_level::error, "job.task_failed", {{"error", ex.what()}});
+                }
+            }
+            wake();
+        }
+    );
+}
+
+asio::awaitable<bool> pipeline::sleep_or_stop(std::chrono::milliseconds d) {
+    using namespace asio::experimental::awaitable_operators;
+    if (stop_requested_) {
+        co_return false;
+    }
+    asio::steady_timer t(ex_, d);
+    co_await (
+        t.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+        stop_timer_.async_wait(asio::as_tuple(asio::use_awaitable))
+    );
+    co_return !stop_requested_;
+}
+
+asio::awaitable<run_summary> pipeline::run() {
+    started_ = clock_type::now();
+    metrics_.up.with({}).set(1);
+    for (const auto& row : co_await store_.spend()) {
+        metrics_.spend_usd.with({row.account, row.provider, row.model}).inc(row.usd);
+    }
+
+    auto rec = co_await store_.recover(opts_.project, opts_.hold_ambiguous);
+    if (rec.ambiguous > 0 || rec.adopted > 0 || !rec.resume.empty()) {
+        log(log_level::info,
+            "pipeline.recovered",
+            {{"project", opts_.project},
+             {"resumed", rec.resume.size()},
+             {"adopted", rec.adopted},
+             {"ambiguous", rec.ambiguous}});
+    }
+    for (int i = 0; i < rec.ambiguous; ++i) {
+        metrics_.retries.with({"ambiguous_after_restart"}).inc();
+    }
+    for (auto& job : rec.resume) {
+        if (job.account) {
+            if (slot* s = slot_for(*job.account); s != nullptr) {
+                if (occupies_provider(job.state)) {
+                    ++s->inflight;
+                }
+                spawn(std::move(job), 0);
+                continue;
+            }
+        }
+        log(log_level::error,
+            "job.unknown_account",
+            {{"job", job.ref()}, {"account", job.account.value_or("")}});
+    }
+
+    asio::co_spawn(ex_, heartbeat(), asio::detached);
+
+    run_summary summary;
+    while (!stop_requested_) {
+        // Hand out as many due jobs as the accounts can take right now.
+        for (;;) {
+            auto claimed = co_await store_.claim_for_submit(opts_.project, [this](const job_record& j) {
+                return choose(j);
+            });
+            if (!claimed) {
+                break;
+            }
+            slot* s = slot_for(*claimed->job.account);
+            ++s->inflight;
+            s->recent_submits.push_back(clock_type::now());
+            metrics_.queue_wait_seconds.with({}).observe(
+                std::chrono::duration<double>(clock_type::now() - started_).count()
+            );
+            spawn(std::move(claimed->job), claimed->attempt_id);
+        }
+        co_await report_progress(false);
+
+        auto counts = co_await store_.state_counts(opts_.project);
+        int unfinished = 0;
+        for (auto [st, n] : counts) {
+            if (!is_terminal(st) && st != job_state::held) {
+                unfinished += n;
+            }
+        }
+        if (unfinished == 0 && active_tasks_ == 0) {
+            break;
+        }
+        if (active_tasks_ == 0 && every_account_unusable()) {
+            summary.no_usable_account = true;
+            log(log_level::error,
+                "pipeline.no_usable_account",
+                {{"project", opts_.project}, {"unfinished", unfinished}});
+            break;
+        }
+
+        // Sleep until something happens: a job finishes a step, a job falls due, an account
+        // frees up, or once a second for progress.
+        auto next = std::chrono::milliseconds(1000);
+        if (auto due = co_await store_.seconds_until_due(opts_.project)) {
+            next = std::min(next, std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 5));
+        }
+        if (!wake_pending_) {
+            wake_timer_.expires_after(next);
+            co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        wake_pending_ = false;
+    }
+
+    // Let in-flight steps settle: POSTs complete and are recorded; polls stop at their wait.
+    while (active_tasks_ > 0) {
+        wake_pending_ = false;
+        wake_timer_.expires_after(200ms);
+        co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    const bool stopped = stop_requested_;
+    stop_requested_ = true;  // ends the heartbeat
+    stop_timer_.cancel();
+    co_await store_.release_leases();
+    co_await report_progress(true);
+    metrics_.up.with({}).set(0);
+
+    summary.stopped = stopped;
+    summary.counts = co_await store_.state_counts(opts_.project);
+    summary.jobs = co_await store_.jobs_of(opts_.project);
+    for (const auto& row : co_await store_.spend()) {
+        summary.spend_usd += row.usd;
+    }
+    co_return summary;
+}
+
+asio::awaitable<void> pipeline::heartbeat() {
+    const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.lease_ttl) / 3;
+    while (co_await sleep_or_stop(period)) {
+        try {
+            co_await store_.renew_leases();
+        } catch (const std::exception& e) {
+            log(log_level::warn, "lease.renew_failed", {{"error", e.what()}});
+        }
+    }
+}
+
+asio::awaitable<void> pipeline::report_progress(bool force) {
+    const auto now = clock_type::now();
+    if (!force && now - last_progress_ < 1s) {
+        co_return;
+    }
+    last_progress_ = now;
+    auto all = co_await store_.state_counts_all();
+    for (auto [st, n] : all) {
+        metrics_.jobs.with({std::string(to_string(st))}).set(n);
+    }
+    for (const auto& s : slots_) {
+        metrics_.inflight.with({s->acct.provider, s->acct.name}).set(s->inflight);
+    }
+    if (opts_.progress == nullptr) {
+        co_return;
+    }
+    auto c = co_await store_.state_counts(opts_.project);
+    int total = 0;
+    for (auto [st, n] : c) {
+        total += n;
+    }
+    double spend = 0;
+    for (const auto& row : co_await store_.spend()) {
+        spend += row.usd;
+    }
+    std::ostringstream line;
+    line << "[" << std::setw(4)
+         << std::chrono::duration_cast<std::chrono::seconds>(now - started_).count() << "s] "
+         << c[job_state::succeeded] << "/" << total << " done";
+    for (job_state st :
+         {job_state::queued,
+          job_state::submitting,
+          job_state::running,
+          job_state::downloading,
+          job_state::retry_wait,
+          job_state::failed,
+          job_state::held}) {
+        if (c[st] > 0) {
+            line << " · " << to_string(st) << " " << c[st];
+        }
+    }
+    line << " · spent $" << std::fixed << std::setprecision(2) << spend;
+    if (line.str().substr(7) != last_progress_line_ || force) {
+        last_progress_line_ = line.str().substr(7);
+        *opts_.progress << line.str() << std::endl;
+    }
+}
+
+// ---- one job --------------------------------------------------------------------------------
+
+void pipeline::release_slot(job_record& job, slot& s, bool& held) {
+    if (held) {
+        held = false;
+        --s.inflight;
+        metrics_.inflight.with({s.acct.provider, s.acct.name}).set(s.inflight);
+        wake();
+    }
+    (void)job;
+}
+
+asio::awaitable<void> pipeline::job_task(job_record job, std::int64_t attempt_id) {
+    slot* s = slot_for(job.account.value_or(""));
+    if (s == nullptr) {
+        co_return;
+    }
+    bool holds_slot = occupies_provider(job.state);
+    try {
+        if (job.state == job_state::submitting) {
+            co_await submit_step(job, attempt_id, *s);
+        }
+        while (!stop_requested_ &&
+               (job.state == job_state::running || job.state == job_state::downloading)) {
+            if (job.state == job_state::running) {
+                if (!holds_slot) {
+                    holds_slot = true;  // back to polling for a fresh URL
+                    ++s->inflight;
+                }
+                co_await poll_step(job, *s);
+                if (job.state == job_state::running) {
+                    break;  // stopping: the next run polls it
+                }
+            }
+            release_slot(job, *s, holds_slot);
+            if (job.state == job_state::downloading) {
+                co_await download_step(job, *s);
+            }
+        }
+    } catch (...) {
+        release_slot(job, *s, holds_slot);
+        throw;
+    }
+    release_slot(job, *s, holds_slot);
+}
+
+asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attempt_id, slot& s) {
+    const std::string provider = s.acct.provider;
+    auto offer = offer_for(job, provider);
+    auto fail_attempt = [&](attempt_outcome outcome,
+                            unsigned status,
+                            std::string message,
+                            job_state to,
+                            std::chrono::milliseconds delay,
+                            std::string cls) -> asio::awaitable<void> {
+        log(to == job_state::failed ? log_level::error : log_level::warn,
+            "job.submit_not_accepted",
+            {{"job", job.ref()},
+             {"provider", provider},
+             {"account", s.acct.name},
+             {"class", cls},
+             {"next_state", to_string(to)},
+             {"message", message}});
+        co_await store_.record_submit_failure(
+            job,
+            attempt_id,
+            outcome,
+            status,
+            where(job) + ": " + message,
+            to,
+            delay,
+            cls
+        );
+        job.state = to;
+    };
+    if (!offer) {
+        co_await fail_attempt(
+            attempt_outcome::not_sent,
+            0,
+            "no offer for model " + job.model + " on " + provider,
+            job_state::failed,
+            0ms,
+            "rejected_input"
+        );
+        co_return;
+    }
+
+    providers::submit_request req;
+    req.provider_model = offer->provider_model;
+    req.prompt = job.prompt;
+    req.duration = job.duration_s;
+    req.send_duration = offer->duration_param;
+    req.extra_params = offer->extra_params;
+    if (job.image) {
+        if (job.image->rfind("https://", 0) == 0) {
+            req.image_url = *job.image;
+        } else {
+            auto up = co_await s.api->upload_image(*job.image);
+            if (up.cls != outcome_class::ok) {
+                const bool give_up =
+                    up.cls == outcome_class::rejected_input || job.retries + 1 >= opts_.max_retries;
+                co_await fail_attempt(
+                    attempt_outcome::not_sent,
+                    0,
+                    "image upload failed: " + up.message,
+                    give_up ? job_state::failed : job_state::retry_wait,
+                    backoff_delay(job.retries),
+                    std::string(providers::to_string(up.cls))
+                );
+                metrics_.retries.with({"upload"}).inc();
+                co_return;
+            }
+            req.image_url = up.url;
+        }
+    }
+
+    const auto t0 = clock_type::now();
+    auto res = co_await s.api->submit(std::move(req));
+    const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const std::string outcome(providers::to_string(res.cls));
+    metrics_.submit_seconds.with({provider, outcome}).observe(secs);
+    metrics_.submissions.with({provider, s.acct.name, outcome}).inc();
+
+    switch (res.cls) {
+        case outcome_class::ok: {
+            s.consecutive_429 = 0;
+            metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
+            const bool owned = co_await store_.record_accepted(job, attempt_id, res.provider_job_id);
+            log(log_level::info,
+                "job.accepted",
+                {{"job", job.ref()},
+                 {"provider", provider},
+                 {"account", s.acct.name},
+                 {"provider_job_id", res.provider_job_id},
+                 {"price_usd", job.price_usd}});
+            job.provider_job_id = res.provider_job_id;
+            job.seconds_since_accepted = 0;
+            job.state = job_state::running;
+            if (!owned) {
+                // Fenced out: the id is on the attempt row and the new lease owner adopts it.
+                // Stop working on the job (this state is local only, never written).
+                log(log_level::warn, "job.fenced", {{"job", job.ref()}});
+                job.state = job_state::canceled;
+            }
+            co_return;
+        }
+        case outcome_class::retryable: {
+            if (res.http_status == 429) {
+                // Atlas sends no Retry-After: back off this account, exponentially.
+                ++s.consecutive_429;
+                const auto pause = full_jitter(
+                    backoff_policy{1000ms, 60000ms},
+                    s.consecutive_429,
+                    rng_
+                );
+                s.paused_until = clock_type::now() + pause;
+                metrics_.rate_limited.with({provider, s.acct.name}).inc();
+            }
+            metrics_.retries.with({res.http_status == 429 ? "rate_limited" : "transport"}).inc();
+            const bool give_up = job.retries + 1 >= opts_.max_retries;
+            co_await fail_attempt(
+                res.http_status ? attempt_outcome::rejected : attempt_outcome::not_sent,
+                res.http_status,
+                res.message,
+                give_up ? job_state::failed : job_state::retry_wait,
+                res.http_status == 429 ? 0ms : backoff_delay(job.retries),
+                outcome
+            );
+            co_return;
+        }
+        case outcome_class::rejected_input:
+            co_await fail_attempt(
+                attempt_outcome::rejected,
+                res.http_status,
+                res.message,
+                job_state::failed,
+                0ms,
+                outcome
+            );
+            co_return;
+        case outcome_class::account_problem:
+            s.disabled = true;
+            log(log_level::error,
+                "account.paused",
+                {{"provider", provider},
+                 {"account", s.acct.name},
+                 {"reason", res.message},
+                 {"detail", "no more submits to this account in this run; its jobs go to other "
+                            "accounts or wait"}});
+            co_await fail_attempt(
+                attempt_outcome::rejected,
+                res.http_status,
+                res.message,
+                job_state::queued,
+                0ms,
+                outcome
+            );
+            co_return;
+        case outcome_class::ambiguous: {
+            metrics_.ambiguous.with({provider, s.acct.name}).inc();
+            metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
+            const bool exhausted = job.billed_attempts + 1 >= opts_.max_attempts;
+            const job_state to = opts_.hold_ambiguous ? job_state::held
+                                 : exhausted          ? job_state::failed
+                                                      : job_state::retry_wait;
+            metrics_.retries.with({"ambiguous_submit"}).inc();
+            co_await fail_attempt(
+                attempt_outcome::ambiguous,
+                res.http_status,
+                "ambiguous submit (may have been billed): " + res.message,
+                to,
+                backoff_delay(job.retries),
+                outcome
+            );
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
+    const std::string provider = s.acct.provider;
+    const auto task_start = clock_type::now();
+    const double accepted_before = job.seconds_since_accepted;
+    auto since_accepted = [&] {
+        return accepted_before +
+               std::chrono::duration<double>(clock_type::now() - task_start).count();
+    };
+    auto interval = opts_.poll_interval;
+    int transient = 0;
+    while (co_await sleep_or_stop(interval)) {
+        const auto t0 = clock_type::now();
+        auto res = co_await s.api->poll(*job.provider_job_id);
+        const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+        metrics_.poll_seconds
+            .with({provider, res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))})
+            .observe(secs);
+        interval = std::min(
+            opts_.max_poll_interval,
+            std::chrono::duration_cast<std::chrono::milliseconds>(interval * 3 / 2)
+        );
+
+        if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
+            co_await store_.record_remote_failure(
+                job,
+                job_state::held,
+                0ms,
+                where(job) + ": no result after " + std::to_string(opts_.job_deadline.count()) +
+                    " s (provider id " + *job.provider_job_id + ")",
+                "stuck"
+            );
+            job.state = job_state::held;
+            co_return;
+        }
+        if (res.state == remote_state::failed) {
+            const bool moderated = res.cls == outcome_class::rejected_input;
+            const bool exhausted = job.billed_attempts + 1 >= opts_.max_attempts;
+            const job_state to = moderated || exhausted ? job_state::failed : job_state::retry_wait;
+            log(log_level::warn,
+                "job.remote_failed",
+                {{"job", job.ref()},
+                 {"provider", provider},
+                 {"account", s.acct.name},
+                 {"provider_job_id", *job.provider_job_id},
+                 {"moderated", moderated},
+                 {"message", res.message}});
+            if (to == job_state::retry_wait) {
+                metrics_.retries.with({"remote_failed"}).inc();
+            }
+            co_await store_.record_remote_failure(
+                job,
+                to,
+                backoff_delay(job.retries),
+                where(job) + ": " + res.message,
+                moderated ? "rejected_input" : "remote_failed"
+            );
+            job.state = to;
+            co_return;
+        }
+        if (res.cls != outcome_class::ok) {
+            // The poll itself failed; reading is free, so keep trying, more slowly.
+            ++transient;
+            metrics_.retries.with({"poll"}).inc();
+            log(transient > 3 ? log_level::warn : log_level::debug,
+                "job.poll_failed",
+                {{"job", job.ref()},
+                 {"provider", provider},
+                 {"account", s.acct.name},
+                 {"class", to_string(res.cls)},
+                 {"message", res.message}});
+            continue;
+        }
+        transient = 0;
+        switch (res.state) {
+            case remote_state::pending:
+                break;
+            case remote_state::not_found:
+                if (since_accepted() > static_cast<double>(opts_.not_found_grace.count())) {
+                    co_await store_.record_remote_failure(
+                        job,
+                        job_state::held,
+                        0ms,
+                        where(job) + ": the provider does not know id " + *job.provider_job_id +
+                            " (" + res.message + ")",
+                        "lost"
+                    );
+                    job.state = job_state::held;
+                    co_return;
+                }
+                interval = std::min(interval, opts_.poll_interval);
+                break;
+            case remote_state::succeeded:
+                metrics_.generation_seconds.with({provider, job.model}).observe(since_accepted());
+                co_await store_.record_ready(job, res.video_url);
+                job.video_url = res.video_url;
+                job.state = job_state::downloading;
+                co_return;
+            case remote_state::failed:
+                break;  // handled above
+        }
+    }
+}
+
+asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
+    const std::string provider = s.acct.provider;
+    const auto paths = paths_for(opts_.output_dir, job.project, job.shot_id, job.take);
+    std::filesystem::create_directories(paths.dir);
+    int failures = 0;
+    while (!stop_requested_) {
+        const auto t0 = clock_type::now();
+        net::http_request req;
+        req.url = *job.video_url;  // no credentials: the CDN is not the API origin
+        req.timeout = 10min;
+        auto dl = co_await http_.download(req, paths.temp, opts_.max_download_bytes);
+        const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+        std::string problem;
+        bool expired = false;
+        if (dl.ec) {
+            problem = dl.error_message.empty() ? dl.ec.message() : dl.error_message;
+        } else if (dl.status < 200 || dl.status >= 300) {
+            problem = "HTTP " + std::to_string(dl.status);
+            expired = dl.status == 403 || dl.status == 404 || dl.status == 410;
+        } else if (!looks_like_mp4(paths.temp)) {
+            problem = "the file is not an MP4 (no ftyp box)";
+        }
+        if (problem.empty()) {
+            const std::string sha = sha256_file(paths.temp);
+            publish_file(paths.temp, paths.video);
+            json::object side;
+            side["project"] = job.project;
+            side["shot"] = job.shot_id;
+            side["take"] = job.take;
+            side["prompt"] = job.prompt;
+            side["model"] = job.model;
+            side["mode"] = job.mode;
+            side["duration_s"] = job.duration_s;
+            side["image"] = job.image ? json::value(*job.image) : json::value(nullptr);
+            side["provider"] = provider;
+            side["account"] = s.acct.name;
+            side["provider_model"] = job.provider_model.value_or("");
+            side["provider_job_id"] = job.provider_job_id.value_or("");
+            side["job_id"] = job.id;
+            side["cost_usd"] = job.price_usd;
+            side["attempts"] = job.attempts;
+            side["sha256"] = sha;
+            side["bytes"] = dl.bytes;
+            side["download_seconds"] = secs;
+            side["file"] = paths.video.filename().string();
+            write_file_durably(paths.sidecar, json::serialize(side) + "\n");
+            metrics_.download_seconds.with({provider, "ok"}).observe(secs);
+            metrics_.downloaded_bytes.with({provider}).inc(static_cast<double>(dl.bytes));
+            co_await store_.record_downloaded(
+                job,
+                paths.video.string(),
+                sha,
+                static_cast<std::int64_t>(dl.bytes)
+            );
+            job.state = job_state::succeeded;
+            log(log_level::info,
+                "job.succeeded",
+                {{"job", job.ref()},
+                 {"provider", provider},
+                 {"account", s.acct.name},
+                 {"file", paths.video.string()},
+                 {"sha256", sha}});
+            co_return;
+        }
+
+        metrics_.download_seconds.with({provider, "error"}).observe(secs);
+        std::error_code ignore;
+        std::filesystem::remove(paths.temp, ignore);
+        ++failures;
+        metrics_.retries.with({expired ? "url_expired" : "download"}).inc();
+        const bool give_up = failures >= 5;
+        const job_state to = give_up ? job_state::failed
+                             : expired ? job_state::running
+                                       : job_state::downloading;
+        log(give_up ? log_level::error : log_level::warn,
+            "job.download_failed",
+            {{"job", job.ref()},
+             {"provider", provider},
+             {"account", s.acct.name},
+             {"next_state", to_string(to)},
+             {"message", problem}});
+        if (to != job_state::downloading) {
+            co_await store_.record_download_failure(job, to, where(job) + ": download: " + problem);
+            job.state = to;
+            co_return;
+        }
+        if (!co_await sleep_or_stop(backoff_delay(failures))) {
+            co_return;
+        }
+    }
+}
+
+}  // namespace shotfarm::jobs

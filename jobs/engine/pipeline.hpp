@@ -1,0 +1,123 @@
+// The pipeline of one project's jobs: claim → submit → poll → download → succeeded, each step
+// recorded in PostgreSQL (job_store) before the next. One io thread; one coroutine per job in
+// flight; a dispatcher that hands due jobs to accounts with free capacity.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "jobs/backoff.hpp"
+#include "jobs/config.hpp"
+#include "jobs/engine/run_metrics.hpp"
+#include "jobs/engine/store.hpp"
+#include "providers/catalog.hpp"
+#include "providers/provider.hpp"
+
+namespace shotfarm::net {
+class http_client;
+}
+
+namespace shotfarm::jobs {
+
+struct pipeline_options {
+    std::string project;
+    std::filesystem::path output_dir;
+    bool hold_ambiguous = false;
+    int max_attempts = 5;  ///< billed attempts per job (remote failures, ambiguous resubmits)
+    int max_retries = 40;  ///< transient failures per job before it fails
+    std::chrono::milliseconds poll_interval{5000};
+    std::chrono::milliseconds max_poll_interval{30000};
+    std::chrono::seconds not_found_grace{30};  ///< Atlas: a new id may 404 for a while
+    std::chrono::seconds job_deadline{std::chrono::hours(3)};
+    std::uint64_t max_download_bytes = 512ull << 20;
+    backoff_policy backoff;
+    std::chrono::seconds lease_ttl{30};
+    std::ostream* progress = nullptr;  ///< human progress lines; nullptr for none
+};
+
+struct run_summary {
+    std::map<job_state, int> counts;
+    double spend_usd = 0;
+    std::vector<job_record> jobs;
+    bool stopped = false;           ///< by a signal, before everything finished
+    bool no_usable_account = false; ///< every account that could serve the rest is paused
+};
+
+/// Builds pipeline options from the config (the parts that are not per run).
+pipeline_options options_from(const app_config& cfg, std::string project);
+
+class pipeline {
+public:
+    pipeline(
+        boost::asio::any_io_executor ex,
+        const app_config& cfg,
+        job_store& store,
+        net::http_client& http,
+        run_metrics& metrics,
+        pipeline_options opts
+    );
+    ~pipeline();
+    pipeline(const pipeline&) = delete;
+    pipeline& operator=(const pipeline&) = delete;
+
+    /// Works until every job of the project is terminal or held, or stop is requested; then
+    /// waits for in-flight requests to settle, releases leases and returns.
+    boost::asio::awaitable<run_summary> run();
+
+    /// Graceful stop: no new submits; polls and downloads stop at their next wait; an
+    /// in-flight POST completes and is recorded. Safe to call from a signal handler's
+    /// completion (on the io thread).
+    void request_stop();
+    bool stopping() const { return stop_requested_; }
+
+private:
+    struct slot;
+
+    boost::asio::awaitable<void> job_task(job_record job, std::int64_t attempt_id);
+    boost::asio::awaitable<void> submit_step(job_record& job, std::int64_t attempt_id, slot& s);
+    boost::asio::awaitable<void> poll_step(job_record& job, slot& s);
+    boost::asio::awaitable<void> download_step(job_record& job, slot& s);
+    boost::asio::awaitable<void> heartbeat();
+    boost::asio::awaitable<void> report_progress(bool force);
+    boost::asio::awaitable<bool> sleep_or_stop(std::chrono::milliseconds d);
+
+    std::optional<account_choice> choose(const job_record& job);
+    std::optional<providers::offer> offer_for(const job_record& job, const std::string& provider) const;
+    slot* slot_for(const std::string& account);
+    void spawn(job_record job, std::int64_t attempt_id);
+    void release_slot(job_record& job, slot& s, bool& held);
+    void wake();
+    std::string where(const job_record& job) const;
+    std::chrono::milliseconds backoff_delay(int retry);
+    bool every_account_unusable() const;
+
+    boost::asio::any_io_executor ex_;
+    const app_config& cfg_;
+    job_store& store_;
+    net::http_client& http_;
+    run_metrics& metrics_;
+    pipeline_options opts_;
+    providers::catalog catalog_;
+    std::vector<std::unique_ptr<slot>> slots_;
+    boost::asio::steady_timer wake_timer_;
+    boost::asio::steady_timer stop_timer_;
+    bool wake_pending_ = false;
+    bool stop_requested_ = false;
+    int active_tasks_ = 0;
+    std::mt19937_64 rng_;
+    std::chrono::steady_clock::time_point started_;
+    std::chrono::steady_clock::time_point last_progress_{};
+    std::string last_progress_line_;
+};
+
+}  // namespace shotfarm::jobs

@@ -1,0 +1,679 @@
+#include "jobs/engine/store.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cstdio>
+
+#include "jobs/shotlist.hpp"
+
+namespace shotfarm::jobs {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+std::string job_record::ref() const {
+    char take_s[16];
+    std::snprintf(take_s, sizeof take_s, "t%02d", take);
+    return project + "/" + shot_id + "/" + take_s;
+}
+
+namespace {
+
+// ---- queries --------------------------------------------------------------------------------
+
+constexpr const char* job_columns = R"(
+    j.id, j.project, j.shot_id, j.take, j.state, j.priority, j.model, j.mode, j.duration_s,
+    j.resolution, j.prompt, j.image, j.pin_provider, j.pin_account, j.account, j.provider,
+    j.provider_model, coalesce(j.price_usd, 0), j.provider_job_id, j.video_url, j.lease_epoch,
+    j.attempts, j.retries,
+    (SELECT count(*) FROM attempts a
+      WHERE a.job_id = j.id AND a.outcome IN ('accepted', 'ambiguous')),
+    coalesce(extract(epoch FROM now() - j.accepted_at), 0),
+    j.output_path, j.sha256, j.error)";
+
+constexpr const char* active_states = "('submitting', 'running', 'downloading')";
+
+job_record read_job(const pg::result& r, int row) {
+    job_record j;
+    int c = 0;
+    j.id = r.get_int(row, c++);
+    j.project = r.get(row, c++);
+    j.shot_id = r.get(row, c++);
+    j.take = static_cast<int>(r.get_int(row, c++));
+    j.state = parse_job_state(r.get(row, c++)).value_or(job_state::held);
+    j.priority = static_cast<int>(r.get_int(row, c++));
+    j.model = r.get(row, c++);
+    j.mode = r.get(row, c++);
+    j.duration_s = static_cast<int>(r.get_int(row, c++));
+    j.resolution = r.get_opt(row, c++);
+    j.prompt = r.get(row, c++);
+    j.image = r.get_opt(row, c++);
+    j.pin_provider = r.get_opt(row, c++);
+    j.pin_account = r.get_opt(row, c++);
+    j.account = r.get_opt(row, c++);
+    j.provider = r.get_opt(row, c++);
+    j.provider_model = r.get_opt(row, c++);
+    j.price_usd = r.get_double(row, c++);
+    j.provider_job_id = r.get_opt(row, c++);
+    j.video_url = r.get_opt(row, c++);
+    j.lease_epoch = r.get_int(row, c++);
+    j.attempts = static_cast<int>(r.get_int(row, c++));
+    j.retries = static_cast<int>(r.get_int(row, c++));
+    j.billed_attempts = static_cast<int>(r.get_int(row, c++));
+    j.seconds_since_accepted = r.get_double(row, c++);
+    j.output_path = r.get_opt(row, c++);
+    j.sha256 = r.get_opt(row, c++);
+    j.error = r.get_opt(row, c++);
+    return j;
+}
+
+std::string select_jobs(const std::string& where_and_tail) {
+    return std::string("SELECT ") + job_columns + " FROM jobs j " + where_and_tail;
+}
+
+std::string seconds_param(std::chrono::milliseconds d) {
+    return std::to_string(static_cast<double>(d.count()) / 1000.0);
+}
+
+std::string_view outcome_name(attempt_outcome o) {
+    switch (o) {
+        case attempt_outcome::ambiguous:
+            return "ambiguous";
+        case attempt_outcome::rejected:
+            return "rejected";
+        case attempt_outcome::not_sent:
+            return "not_sent";
+    }
+    return "ambiguous";
+}
+
+json::object spec_of(const shot& s) {
+    json::object o;
+    o["id"] = s.id;
+    o["prompt"] = s.prompt;
+    o["model"] = s.model;
+    o["duration"] = s.duration;
+    o["takes"] = s.takes;
+    o["priority"] = s.priority;
+    if (s.image) {
+        o["image"] = *s.image;
+    }
+    if (s.resolution) {
+        o["resolution"] = *s.resolution;
+    }
+    if (s.provider) {
+        o["provider"] = *s.provider;
+    }
+    if (s.account) {
+        o["account"] = *s.account;
+    }
+    return o;
+}
+
+pg::param opt(const std::optional<std::string>& v) { return v ? pg::param(*v) : std::nullopt; }
+
+/// An owner is "host:pid:token". Dead if on this host and the pid no longer exists.
+bool owner_is_dead_local_process(const std::string& owner, const std::string& self) {
+    if (owner == self) {
+        return false;
+    }
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const std::string prefix = std::string(host) + ":";
+    if (owner.rfind(prefix, 0) != 0) {
+        return false;
+    }
+    const auto rest = owner.substr(prefix.size());
+    const auto colon = rest.find(':');
+    long pid = 0;
+    try {
+        pid = std::stol(rest.substr(0, colon));
+    } catch (const std::exception&) {
+        return false;
+    }
+    if (pid <= 0) {
+        return false;
+    }
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+std::string pg_text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) {
+            out += ',';
+        }
+        out += '"';
+        for (char ch : items[i]) {
+            if (ch == '"' || ch == '\\') {
+                out += '\\';
+            }
+            out += ch;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+/// Thrown inside the ingest transaction to roll it back with the conflicts.
+struct ingest_conflict {
+    diagnostics conflicts;
+};
+
+}  // namespace
+
+job_store::job_store(pg::pool& pool, std::string owner, std::chrono::seconds lease_ttl)
+    : pool_(pool), owner_(std::move(owner)), lease_ttl_(lease_ttl) {}
+
+asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
+    try {
+        co_return co_await pg::in_transaction(
+            pool_,
+            [&list](pg::connection& c) -> asio::awaitable<ingest_result> {
+                ingest_result res;
+                diagnostics conflicts;
+                for (const shot& s : list.shots) {
+                    const std::string spec = json::serialize(spec_of(s));
+                    auto inserted = co_await c.exec(
+                        "INSERT INTO shots (project, shot_id, spec, spec_hash, source_file) "
+                        "VALUES ($1, $2, $3::jsonb, $4, $5) "
+                        "ON CONFLICT (project, shot_id) DO NOTHING RETURNING shot_id",
+                        {list.project, s.id, spec, s.spec_hash, list.file.string()}
+                    );
+                    if (inserted.rows() == 0) {
+                        auto existing = co_await c.exec(
+                            "SELECT spec_hash, source_file FROM shots "
+                            "WHERE project = $1 AND shot_id = $2",
+                            {list.project, s.id}
+                        );
+                        if (existing.get(0, 0) != s.spec_hash) {
+                            conflicts.push_back(diagnostic{
+                                list.file.string(),
+                                s.line,
+                                s.col,
+                                "shot '" + s.id + "' of project '" + list.project +
+                                    "' was already ingested (from " +
+                                    std::string(existing.get(0, 1)) +
+                                    ") with a different spec; give it a new id, or change "
+                                    "the project"});
+                            continue;
+                        }
+                        ++res.shots_unchanged;
+                    } else {
+                        ++res.shots_added;
+                    }
+                    const std::string mode = s.image ? "i2v" : "t2v";
+                    pg::param image = std::nullopt;
+                    if (s.image_path) {
+                        image = s.image_path->string();
+                    } else if (s.image) {
+                        image = *s.image;
+                    }
+                    for (int take = 1; take <= s.takes; ++take) {
+                        auto job = co_await c.exec(
+                            "INSERT INTO jobs (project, shot_id, take, priority, model, mode, "
+                            "duration_s, resolution, prompt, image, pin_provider, pin_account) "
+                            "VALUES ($1, $2, $3::int, $4::int, $5, $6, $7::int, $8, $9, $10, $11, "
+                            "$12) ON CONFLICT (project, shot_id, take) DO NOTHING RETURNING id",
+                            {list.project,
+                             s.id,
+                             std::to_string(take),
+                             std::to_string(s.priority),
+                             s.model,
+                             mode,
+                             std::to_string(s.duration),
+                             opt(s.resolution),
+                             s.prompt,
+                             image,
+                             opt(s.provider),
+                             opt(s.account)}
+                        );
+                        if (job.rows() == 1) {
+                            ++res.jobs_added;
+                            co_await c.exec(
+                                "INSERT INTO job_events (job_id, to_state, detail) "
+                                "VALUES ($1::bigint, 'queued', 'ingested')",
+                                {std::string(job.get(0, 0))}
+                            );
+                        }
+                    }
+                }
+                if (!conflicts.empty()) {
+                    throw ingest_conflict{std::move(conflicts)};
+                }
+                co_return res;
+            }
+        );
+    } catch (ingest_conflict& conflict) {
+        ingest_result res;
+        res.conflicts = std::move(conflict.conflicts);
+        co_return res;
+    }
+}
+
+asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
+    std::string project,
+    std::function<std::optional<account_choice>(const job_record&)> choose
+) {
+    const std::string ttl = std::to_string(lease_ttl_.count());
+    co_return co_await pg::in_transaction(
+        pool_,
+        [&](pg::connection& c) -> asio::awaitable<std::optional<claimed_submit>> {
+            auto rows = co_await c.exec(
+                select_jobs(
+                    "WHERE j.project = $1 AND j.state IN ('queued', 'retry_wait') "
+                    "AND j.next_attempt_at <= now() "
+                    "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 32 "
+                    "FOR UPDATE OF j SKIP LOCKED"
+                ),
+                {project}
+            );
+            for (int i = 0; i < rows.rows(); ++i) {
+                job_record job = read_job(rows, i);
+                auto choice = choose(job);
+                if (!choice) {
+                    continue;
+                }
+                auto upd = co_await c.exec(
+                    "UPDATE jobs SET state = 'submitting', account = $2, provider = $3, "
+                    "provider_model = $4, price_usd = $5::numeric, attempts = attempts + 1, "
+                    "provider_job_id = NULL, video_url = NULL, error = NULL, error_class = NULL, "
+                    "lease_owner = $6, lease_epoch = lease_epoch + 1, "
+                    "lease_expires_at = now() + make_interval(secs => $7::double precision), "
+                    "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch, attempts",
+                    {std::to_string(job.id),
+                     choice->account,
+                     choice->provider,
+                     choice->provider_model,
+                     std::to_string(choice->price_usd),
+                     owner_,
+                     ttl}
+                );
+                const std::string from(to_string(job.state));
+                job.state = job_state::submitting;
+                job.lease_epoch = upd.get_int(0, 0);
+                job.attempts = static_cast<int>(upd.get_int(0, 1));
+                job.account = choice->account;
+                job.provider = choice->provider;
+                job.provider_model = choice->provider_model;
+                job.price_usd = choice->price_usd;
+                job.provider_job_id.reset();
+                job.video_url.reset();
+                auto att = co_await c.exec(
+                    "INSERT INTO attempts (job_id, lease_epoch, account, provider, "
+                    "provider_model, price_usd) VALUES ($1::bigint, $2::bigint, $3, $4, $5, "
+                    "$6::numeric) RETURNING id",
+                    {std::to_string(job.id),
+                     std::to_string(job.lease_epoch),
+                     choice->account,
+                     choice->provider,
+                     choice->provider_model,
+                     std::to_string(choice->price_usd)}
+                );
+                co_await c.exec(
+                    "INSERT INTO job_events (job_id, from_state, to_state, detail) "
+                    "VALUES ($1::bigint, $2::job_state, 'submitting', $3)",
+                    {std::to_string(job.id), from, "account " + choice->account}
+                );
+                co_return claimed_submit{std::move(job), att.get_int(0, 0)};
+            }
+            co_return std::nullopt;
+        }
+    );
+}
+
+asio::awaitable<bool> job_store::transition(
+    job_record job,
+    job_state to,
+    std::string extra_sets,
+    pg::params extra,
+    std::string detail
+) {
+    // One statement: the guarded update and its event row commit together or not at all.
+    pg::params p = {
+        std::to_string(job.id),
+        std::to_string(job.lease_epoch),
+        std::string(to_string(job.state)),
+        std::string(to_string(to)),
+        detail};
+    for (auto& e : extra) {
+        p.push_back(std::move(e));
+    }
+    auto r = co_await pool_.acquire();
+    auto res = co_await r->exec(
+        "WITH u AS (UPDATE jobs SET state = $4::job_state, updated_at = now()" + extra_sets +
+            " WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = $3::job_state "
+            "RETURNING id) "
+            "INSERT INTO job_events (job_id, from_state, to_state, detail) "
+            "SELECT id, $3::job_state, $4::job_state, $5 FROM u RETURNING job_id",
+        std::move(p)
+    );
+    co_return res.rows() == 1;
+}
+
+asio::awaitable<bool> job_store::record_accepted(
+    job_record job,
+    std::int64_t attempt_id,
+    std::string provider_job_id
+) {
+    co_return co_await pg::in_transaction(
+        pool_,
+        [&](pg::connection& c) -> asio::awaitable<bool> {
+            // The attempt row is keyed by its own id, not the lease: a fenced-out daemon
+            // still records the paid job's id so the new owner adopts it.
+            co_await c.exec(
+                "UPDATE attempts SET outcome = 'accepted', provider_job_id = $2, "
+                "finished_at = now() WHERE id = $1::bigint",
+                {std::to_string(attempt_id), provider_job_id}
+            );
+            auto res = co_await c.exec(
+                "WITH u AS (UPDATE jobs SET state = 'running', provider_job_id = $3, "
+                "accepted_at = now(), updated_at = now() "
+                "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
+                "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
+                "SELECT id, 'submitting', 'running', 'provider id ' || $3 FROM u RETURNING job_id",
+                {std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id}
+            );
+            co_return res.rows() == 1;
+        }
+    );
+}
+
+asio::awaitable<bool> job_store::record_submit_failure(
+    job_record job,
+    std::int64_t attempt_id,
+    attempt_outcome outcome,
+    unsigned http_status,
+    std::string message,
+    job_state to,
+    std::chrono::milliseconds delay,
+    std::string error_class
+) {
+    co_return co_await pg::in_transaction(
+        pool_,
+        [&](pg::connection& c) -> asio::awaitable<bool> {
+            co_await c.exec(
+                "UPDATE attempts SET outcome = $2, http_status = $3::int, message = $4, "
+                "finished_at = now() WHERE id = $1::bigint AND outcome = 'pending'",
+                {std::to_string(attempt_id),
+                 std::string(outcome_name(outcome)),
+                 http_status ? pg::param(std::to_string(http_status)) : std::nullopt,
+                 message}
+            );
+            auto res = co_await c.exec(
+                "WITH u AS (UPDATE jobs SET state = $3::job_state, error = $4, error_class = $5, "
+                "retries = retries + 1, "
+                "next_attempt_at = now() + make_interval(secs => $6::double precision), "
+                "finished_at = CASE WHEN $3::job_state = 'failed' THEN now() END, "
+                "updated_at = now() "
+                "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
+                "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
+                "SELECT id, 'submitting', $3::job_state, $5 || ': ' || $4 FROM u "
+                "RETURNING job_id",
+                {std::to_string(job.id),
+                 std::to_string(job.lease_epoch),
+                 std::string(to_string(to)),
+                 message,
+                 error_class,
+                 seconds_param(delay)}
+            );
+            co_return res.rows() == 1;
+        }
+    );
+}
+
+asio::awaitable<bool> job_store::record_ready(job_record job, std::string video_url) {
+    co_return co_await transition(
+        std::move(job),
+        job_state::downloading,
+        ", video_url = $6, ready_at = coalesce(ready_at, now())",
+        {video_url},
+        "video ready"
+    );
+}
+
+asio::awaitable<bool> job_store::record_remote_failure(
+    job_record job,
+    job_state to,
+    std::chrono::milliseconds delay,
+    std::string message,
+    std::string error_class
+) {
+    return transition(
+        std::move(job),
+        to,
+        ", error = $6, error_class = $7, retries = retries + 1, "
+        "next_attempt_at = now() + make_interval(secs => $8::double precision), "
+        "finished_at = CASE WHEN $4::job_state = 'failed' THEN now() END",
+        {message, error_class, seconds_param(delay)},
+        error_class + ": " + message
+    );
+}
+
+asio::awaitable<bool> job_store::record_downloaded(
+    job_record job,
+    std::string output_path,
+    std::string sha256,
+    std::int64_t bytes
+) {
+    return transition(
+        std::move(job),
+        job_state::succeeded,
+        ", output_path = $6, sha256 = $7, bytes = $8::bigint, error = NULL, error_class = NULL, "
+        "finished_at = now()",
+        {output_path, sha256, std::to_string(bytes)},
+        "sha256 " + sha256
+    );
+}
+
+asio::awaitable<bool> job_store::record_download_failure(
+    job_record job,
+    job_state to,
+    std::string message
+) {
+    return transition(
+        std::move(job),
+        to,
+        ", error = $6, retries = retries + 1, "
+        "finished_at = CASE WHEN $4::job_state = 'failed' THEN now() END",
+        {message},
+        "download: " + message
+    );
+}
+
+asio::awaitable<recovered> job_store::recover(std::string project, bool hold_ambiguous) {
+    // Owners of this project's in-flight jobs that are dead processes on this host: their
+    // leases need not run out before we carry on (a restart after kill -9).
+    std::vector<std::string> dead;
+    {
+        auto c = co_await pool_.acquire();
+        auto owners = co_await c->exec(
+            std::string("SELECT DISTINCT lease_owner FROM jobs WHERE project = $1 AND state IN ") +
+                active_states + " AND lease_owner IS NOT NULL",
+            {project}
+        );
+        for (int i = 0; i < owners.rows(); ++i) {
+            std::string o(owners.get(i, 0));
+            if (owner_is_dead_local_process(o, owner_)) {
+                dead.push_back(std::move(o));
+            }
+        }
+    }
+    const std::string ttl = std::to_string(lease_ttl_.count());
+    const std::string policy_state = hold_ambiguous ? "held" : "retry_wait";
+    co_return co_await pg::in_transaction(
+        pool_,
+        [&](pg::connection& c) -> asio::awaitable<recovered> {
+            recovered out;
+            auto rows = co_await c.exec(
+                select_jobs(
+                    std::string("WHERE j.project = $1 AND j.state IN ") + active_states +
+                    " AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
+                    "OR j.lease_owner = ANY($2::text[])) "
+                    "AND j.lease_owner IS DISTINCT FROM $3 "
+                    "ORDER BY j.id FOR UPDATE OF j SKIP LOCKED"
+                ),
+                {project, pg_text_array(dead), owner_}
+            );
+            for (int i = 0; i < rows.rows(); ++i) {
+                job_record job = read_job(rows, i);
+                auto upd = co_await c.exec(
+                    "UPDATE jobs SET lease_owner = $2, lease_epoch = lease_epoch + 1, "
+                    "lease_expires_at = now() + make_interval(secs => $3::double precision), "
+                    "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch",
+                    {std::to_string(job.id), owner_, ttl}
+                );
+                job.lease_epoch = upd.get_int(0, 0);
+                if (job.state != job_state::submitting) {
+                    out.resume.push_back(std::move(job));
+                    continue;
+                }
+                // A crash between Phase A and Phase B. If the id reached the attempt row, the
+                // job was accepted: adopt it. Otherwise the POST may or may not have been
+                // billed: the attempt stays counted as spent (ambiguous).
+                auto att = co_await c.exec(
+                    "SELECT id, provider_job_id FROM attempts WHERE job_id = $1::bigint "
+                    "ORDER BY id DESC LIMIT 1",
+                    {std::to_string(job.id)}
+                );
+                if (att.rows() == 1 && !att.is_null(0, 1)) {
+                    std::string pid(att.get(0, 1));
+                    co_await c.exec(
+                        "UPDATE jobs SET state = 'running', provider_job_id = $2, "
+                        "accepted_at = coalesce(accepted_at, now()) WHERE id = $1::bigint",
+                        {std::to_string(job.id), pid}
+                    );
+                    co_await c.exec(
+                        "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
+                        "($1::bigint, 'submitting', 'running', 'recovered: adopted ' || $2)",
+                        {std::to_string(job.id), pid}
+                    );
+                    job.state = job_state::running;
+                    job.provider_job_id = pid;
+                    ++out.adopted;
+                    out.resume.push_back(std::move(job));
+                    continue;
+                }
+                if (att.rows() == 1) {
+                    co_await c.exec(
+                        "UPDATE attempts SET outcome = 'ambiguous', finished_at = now(), "
+                        "message = 'daemon stopped while the submit was in flight' "
+                        "WHERE id = $1::bigint AND outcome = 'pending'",
+                        {std::string(att.get(0, 0))}
+                    );
+                }
+                co_await c.exec(
+                    "UPDATE jobs SET state = $2::job_state, error = 'ambiguous submit: the "
+                    "daemon stopped while the request was in flight', "
+                    "error_class = 'ambiguous', next_attempt_at = now() WHERE id = $1::bigint",
+                    {std::to_string(job.id), policy_state}
+                );
+                co_await c.exec(
+                    "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
+                    "($1::bigint, 'submitting', $2::job_state, 'recovered: ambiguous submit')",
+                    {std::to_string(job.id), policy_state}
+                );
+                ++out.ambiguous;
+            }
+            co_return out;
+        }
+    );
+}
+
+asio::awaitable<void> job_store::renew_leases() {
+    auto c = co_await pool_.acquire();
+    co_await c->exec(
+        std::string("UPDATE jobs SET lease_expires_at = now() + make_interval(secs => "
+                    "$2::double precision) WHERE lease_owner = $1 AND state IN ") +
+            active_states,
+        {owner_, std::to_string(lease_ttl_.count())}
+    );
+}
+
+asio::awaitable<void> job_store::release_leases() {
+    auto c = co_await pool_.acquire();
+    co_await c->exec(
+        std::string("UPDATE jobs SET lease_expires_at = now() WHERE lease_owner = $1 AND state IN ") +
+            active_states,
+        {owner_}
+    );
+}
+
+namespace {
+std::map<job_state, int> read_counts(const pg::result& r) {
+    std::map<job_state, int> out;
+    for (job_state s : all_job_states) {
+        out[s] = 0;
+    }
+    for (int i = 0; i < r.rows(); ++i) {
+        if (auto s = parse_job_state(r.get(i, 0))) {
+            out[*s] = static_cast<int>(r.get_int(i, 1));
+        }
+    }
+    return out;
+}
+}  // namespace
+
+asio::awaitable<std::map<job_state, int>> job_store::state_counts(std::string project) {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        "SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state",
+        {project}
+    );
+    co_return read_counts(r);
+}
+
+asio::awaitable<std::map<job_state, int>> job_store::state_counts_all() {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec("SELECT state, count(*) FROM jobs GROUP BY state");
+    co_return read_counts(r);
+}
+
+asio::awaitable<std::vector<spend_row>> job_store::spend() {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        "SELECT a.account, a.provider, j.model, sum(a.price_usd) FROM attempts a "
+        "JOIN jobs j ON j.id = a.job_id WHERE a.outcome IN ('pending', 'accepted', 'ambiguous') "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    );
+    std::vector<spend_row> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(spend_row{
+            std::string(r.get(i, 0)),
+            std::string(r.get(i, 1)),
+            std::string(r.get(i, 2)),
+            r.get_double(i, 3)});
+    }
+    co_return out;
+}
+
+asio::awaitable<std::optional<double>> job_store::seconds_until_due(std::string project) {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) FROM jobs "
+        "WHERE project = $1 AND state IN ('queued', 'retry_wait')",
+        {project}
+    );
+    if (r.rows() == 0 || r.is_null(0, 0)) {
+        co_return std::nullopt;
+    }
+    co_return r.get_double(0, 0);
+}
+
+asio::awaitable<std::vector<job_record>> job_store::jobs_of(std::string project) {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        select_jobs("WHERE j.project = $1 ORDER BY j.shot_id, j.take"),
+        {project}
+    );
+    std::vector<job_record> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.push_back(read_job(r, i));
+    }
+    co_return out;
+}
+
+}  // namespace shotfarm::jobs

@@ -1,0 +1,189 @@
+// The PostgreSQL job store: every step of a job is one short transaction here, and every
+// write by a job's owner names the lease epoch it claimed with, so a daemon that lost the
+// lease cannot overwrite the new owner's state (DESIGN.md "Pipeline of one job").
+// All SQL of the daemon lives in store.cpp.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobs/diagnostic.hpp"
+#include "jobs/job_state.hpp"
+#include "pg/pool.hpp"
+
+namespace shotfarm::jobs {
+
+struct shot_list;
+
+/// A job row as the pipeline sees it.
+struct job_record {
+    std::int64_t id = 0;
+    std::string project;
+    std::string shot_id;
+    int take = 1;
+    job_state state = job_state::queued;
+    int priority = 0;
+    std::string model;
+    std::string mode;
+    int duration_s = 6;
+    std::optional<std::string> resolution;
+    std::string prompt;
+    std::optional<std::string> image;
+    std::optional<std::string> pin_provider;
+    std::optional<std::string> pin_account;
+    std::optional<std::string> account;
+    std::optional<std::string> provider;
+    std::optional<std::string> provider_model;
+    double price_usd = 0;
+    std::optional<std::string> provider_job_id;
+    std::optional<std::string> video_url;
+    std::int64_t lease_epoch = 0;
+    int attempts = 0;
+    int retries = 0;
+    int billed_attempts = 0;  ///< attempts whose money is spent (accepted or ambiguous)
+    double seconds_since_accepted = 0;
+    std::optional<std::string> output_path;
+    std::optional<std::string> sha256;
+    std::optional<std::string> error;
+
+    /// "project/shot/tNN" for messages.
+    std::string ref() const;
+};
+
+/// What the dispatcher chose for a claimable job.
+struct account_choice {
+    std::string account;
+    std::string provider;
+    std::string provider_model;
+    double price_usd = 0;
+};
+
+/// A job claimed for submission: Phase A is committed (state submitting, attempt reserved).
+struct claimed_submit {
+    job_record job;
+    std::int64_t attempt_id = 0;
+};
+
+struct ingest_result {
+    int shots_added = 0;
+    int shots_unchanged = 0;
+    int jobs_added = 0;
+    diagnostics conflicts;  ///< non-empty: nothing was stored
+};
+
+/// Outcome recorded for a submit attempt that did not produce an accepted job.
+enum class attempt_outcome { ambiguous, rejected, not_sent };
+
+struct recovered {
+    std::vector<job_record> resume;  ///< now ours, in running or downloading: poll/download
+    int ambiguous = 0;               ///< submitting jobs without an id (resolved per policy)
+    int adopted = 0;                 ///< submitting jobs whose id had been recorded
+};
+
+struct spend_row {
+    std::string account;
+    std::string provider;
+    std::string model;
+    double usd = 0;
+};
+
+class job_store {
+public:
+    /// owner: this daemon's identity (host:pid:token); lease_ttl: how long a claim lasts
+    /// without renewal.
+    job_store(pg::pool& pool, std::string owner, std::chrono::seconds lease_ttl);
+
+    const std::string& owner() const { return owner_; }
+
+    /// Stores a validated shot list in one transaction. Idempotent: the same list again adds
+    /// nothing. A shot whose spec changed under the same id is a conflict (nothing stored).
+    boost::asio::awaitable<ingest_result> ingest(const shot_list& list);
+
+    /// Phase A: claims the first due job (priority, then due time) for which `choose`
+    /// returns an account, reserves the attempt and moves it to submitting. nullopt if none.
+    boost::asio::awaitable<std::optional<claimed_submit>> claim_for_submit(
+        std::string project,
+        std::function<std::optional<account_choice>(const job_record&)> choose
+    );
+
+    /// Phase B: the provider accepted. The attempt keeps the id even if we were fenced out.
+    /// Returns false if the job's lease moved on (the new owner will adopt the id).
+    boost::asio::awaitable<bool> record_accepted(
+        job_record job,
+        std::int64_t attempt_id,
+        std::string provider_job_id
+    );
+
+    /// A submit that was not accepted: settles the attempt and moves the job on to `to`
+    /// (retry_wait after `delay`, failed, held or queued).
+    boost::asio::awaitable<bool> record_submit_failure(
+        job_record job,
+        std::int64_t attempt_id,
+        attempt_outcome outcome,
+        unsigned http_status,
+        std::string message,
+        job_state to,
+        std::chrono::milliseconds delay,
+        std::string error_class
+    );
+
+    /// running → downloading with the video URL.
+    boost::asio::awaitable<bool> record_ready(job_record job, std::string video_url);
+    /// running → retry_wait/failed/held after the remote generation failed or got stuck.
+    boost::asio::awaitable<bool> record_remote_failure(
+        job_record job,
+        job_state to,
+        std::chrono::milliseconds delay,
+        std::string message,
+        std::string error_class
+    );
+    /// downloading → succeeded with the verified file.
+    boost::asio::awaitable<bool> record_downloaded(
+        job_record job,
+        std::string output_path,
+        std::string sha256,
+        std::int64_t bytes
+    );
+    /// downloading → running (refresh the URL by polling), downloading (retry) or failed.
+    boost::asio::awaitable<bool> record_download_failure(
+        job_record job,
+        job_state to,
+        std::string message
+    );
+
+    /// Takes over this project's in-flight jobs whose owner is gone (lease expired, or a dead
+    /// process on this host). `hold_ambiguous` picks the policy for submits without an id.
+    boost::asio::awaitable<recovered> recover(std::string project, bool hold_ambiguous);
+
+    boost::asio::awaitable<void> renew_leases();
+    boost::asio::awaitable<void> release_leases();
+
+    boost::asio::awaitable<std::map<job_state, int>> state_counts(std::string project);
+    /// All states across projects (for metrics).
+    boost::asio::awaitable<std::map<job_state, int>> state_counts_all();
+    boost::asio::awaitable<std::vector<spend_row>> spend();
+    /// Seconds until the next queued/retry_wait job of the project is due (nullopt: none).
+    boost::asio::awaitable<std::optional<double>> seconds_until_due(std::string project);
+    boost::asio::awaitable<std::vector<job_record>> jobs_of(std::string project);
+
+private:
+    boost::asio::awaitable<bool> transition(
+        job_record job,
+        job_state to,
+        std::string extra_sets,
+        pg::params extra,
+        std::string detail
+    );
+
+    pg::pool& pool_;
+    std::string owner_;
+    std::chrono::seconds lease_ttl_;
+};
+
+}  // namespace shotfarm::jobs

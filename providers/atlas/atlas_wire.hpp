@@ -1,0 +1,30 @@
+// Atlas Cloud wire format (PROVIDERS.md §1) as pure functions: request bodies in, our
+// taxonomy out. Sans-I/O so every quirk is unit-tested without a socket.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "providers/provider.hpp"
+
+namespace shotfarm::providers::atlas {
+
+/// The flat generateVideo body: {model, prompt, image?, duration?, ...extra}.
+std::string submit_body(const submit_request& req);
+
+/// Maps a generateVideo response (status + body) onto a submit_result.
+submit_result parse_submit(unsigned http_status, std::string_view body);
+
+/// Maps a prediction GET response onto a poll_result.
+poll_result parse_poll(unsigned http_status, std::string_view body);
+
+/// Maps an uploadMedia response onto an upload_result.
+upload_result parse_upload(unsigned http_status, std::string_view body);
+
+/// The class of an HTTP error status on Atlas (§1.8) for a request that reached it.
+outcome_class classify_status(unsigned http_status);
+
+/// Atlas's error_code for "input rejected by content moderation" (§1.7).
+inline constexpr long moderation_error_code = 1039;
+
+}  // namespace shotfarm::providers::atlas
