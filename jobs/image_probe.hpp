@@ -1,0 +1,30 @@
+// Byte-level image probing: the real format and pixel size of a first-frame image, read from
+// the file's header (never from its name), so bad images are rejected before anything is paid.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace shotfarm::jobs {
+
+enum class image_format { png, jpeg, webp };
+
+struct image_info {
+    image_format format = image_format::png;
+    std::uint32_t width = 0;
+    std::uint32_t height = 0;
+};
+
+/// Format and size from the leading bytes of an image file: PNG (IHDR), JPEG (first SOFn
+/// marker), WebP (VP8/VP8L/VP8X). nullopt when the bytes are none of these or the header is
+/// truncated or reports a zero size.
+std::optional<image_info> probe_image(std::string_view bytes);
+
+/// "PNG", "JPEG", "WebP".
+std::string_view to_string(image_format f);
+
+/// "image/png", "image/jpeg", "image/webp" (for data: URIs and uploads).
+std::string_view mime_type(image_format f);
+
+}  // namespace shotfarm::jobs

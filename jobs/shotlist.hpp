@@ -1,0 +1,63 @@
+// Shot lists (YAML): a project, optional defaults and the shots to render. load_shotlist()
+// checks everything that can be checked before money is spent — ids, types, unknown keys,
+// model/mode/duration/resolution against the catalog, first-frame images (format, size,
+// aspect), pins against the config — and reports every problem as `file:line:col: message`.
+// Format: docs/shotlist.md and schemas/shotlist.schema.json.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobs/config.hpp"
+#include "jobs/diagnostic.hpp"
+
+namespace shotfarm::jobs {
+
+struct shot {
+    std::string id;      // [A-Za-z0-9][A-Za-z0-9._-]{0,127}; unique within the list
+    std::string prompt;  // trimmed; non-empty unless the model allows empty prompts
+    std::optional<std::string> image;                 // as written: local path or https URL
+    std::optional<std::filesystem::path> image_path;  // resolved local path (absolute)
+    std::string model = "hailuo-02-standard";         // provider-neutral id
+    int duration = 6;                                 // seconds
+    std::optional<std::string> resolution;  // after loading: what the model/tier renders
+    int takes = 1;                          // 1..20
+    std::optional<std::string> provider;    // optional pin: provider name
+    std::optional<std::string> account;     // optional pin: account name
+    int priority = 0;                       // higher renders first
+    int line = 0, col = 0;                  // where the shot starts, for later diagnostics
+    // SHA-256 hex over the normalized spec: project and shot id, prompt, image (bytes' SHA-256
+    // for local files, the URL otherwise), model, duration, resolution, takes, pins. Not the
+    // priority, and not where a local image lives.
+    std::string spec_hash;
+};
+
+struct shot_list {
+    std::filesystem::path file;  // absolute
+    std::string project;
+    std::vector<shot> shots;
+};
+
+struct shotlist_result {
+    std::optional<shot_list> list;  // set only when `errors` is empty
+    diagnostics errors;             // sorted by position
+};
+
+/// `config` (may be null) lets validation check pins and that some configured account's
+/// provider serves each shot; with nullptr only provider-independent checks and "some provider
+/// in the catalog serves it" are done (`shotfarm validate SHOTLIST` without a config).
+/// Never throws for bad input.
+shotlist_result load_shotlist(
+    const std::filesystem::path& file,
+    const app_config* config = nullptr
+);
+
+/// Limits enforced by load_shotlist.
+inline constexpr std::uintmax_t max_shotlist_bytes = 8u << 20;
+inline constexpr std::uintmax_t max_image_bytes = 20'000'000;  // "20MB" (Atlas §1.3)
+inline constexpr std::uint32_t min_image_short_side = 301;     // "greater than 300px"
+inline constexpr int max_takes = 20;
+
+}  // namespace shotfarm::jobs
