@@ -316,6 +316,8 @@ bool yaml_reader::load(const fs::path& path, std::uintmax_t max_bytes, YAML::Nod
     } catch (const guard_abort&) {
         return false;
     } catch (const YAML::Exception& e) {
+        // What the guard saw of a broken document is noise next to the syntax error.
+        errors_.resize(before);
         error(e.mark, "", "YAML syntax error: " + e.msg);
         return false;
     }
@@ -901,6 +903,7 @@ private:
         a.api_key_source = "file " + p.string();
     }
 
+    // prices: {"<provider>/<provider model>": usd} or {"<provider>/<provider model>": {6s: usd}}
     void prices(const YAML::Node& n, app_config& c) {
         if (!reader_.is_map(n, "prices")) {
             return;
@@ -930,14 +933,38 @@ private:
                 );
                 continue;
             }
-            if (auto v = reader_.number(kv.second, key)) {
-                if (*v <= 0 || *v > 100) {
-                    reader_.error(kv.second, key, "must be a price in USD > 0 and <= 100");
-                } else {
-                    c.price_overrides.emplace_back(id, *v);
+            if (kv.second.IsMap()) {
+                for (const auto& per : kv.second) {
+                    const std::string& d = per.first.Scalar();
+                    const std::string dkey = key + "." + d;
+                    int seconds = 0;
+                    const auto [ptr, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
+                    if (ec != std::errc{} || std::string_view{ptr} != "s" ||
+                        !cat.has_provider_model(provider, model, seconds)) {
+                        reader_.error(
+                            per.first,
+                            dkey,
+                            "expected a duration this model renders, like '6s'"
+                        );
+                        continue;
+                    }
+                    if (auto v = price(per.second, dkey)) {
+                        c.price_overrides.emplace_back(id + "@" + std::to_string(seconds), *v);
+                    }
                 }
+            } else if (auto v = price(kv.second, key)) {
+                c.price_overrides.emplace_back(id, *v);
             }
         }
+    }
+
+    std::optional<double> price(const YAML::Node& n, const std::string& key) {
+        auto v = reader_.number(n, key);
+        if (v && (*v <= 0 || *v > 100)) {
+            reader_.error(n, key, "must be a price in USD > 0 and <= 100");
+            return std::nullopt;
+        }
+        return v;
     }
 
     yaml_reader reader_;
@@ -987,9 +1014,23 @@ config_result load_config(const fs::path& file) {
 
 providers::catalog make_catalog(const app_config& config) {
     providers::catalog cat = providers::catalog::builtin();
-    for (const auto& [id, usd] : config.price_overrides) {
-        const auto slash = id.find('/');
-        cat.override_price(id.substr(0, slash), id.substr(slash + 1), usd);
+    // Whole-model prices first, so a per-duration price always wins.
+    for (bool per_duration : {false, true}) {
+        for (const auto& [id, usd] : config.price_overrides) {
+            const auto slash = id.find('/');
+            const auto at = id.rfind('@');
+            if ((at != std::string::npos) != per_duration) {
+                continue;
+            }
+            const std::string provider = id.substr(0, slash);
+            if (per_duration) {
+                cat.override_price(
+                    provider, id.substr(slash + 1, at - slash - 1), std::stoi(id.substr(at + 1)), usd
+                );
+            } else {
+                cat.override_price(provider, id.substr(slash + 1), usd);
+            }
+        }
     }
     return cat;
 }

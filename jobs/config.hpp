@@ -45,7 +45,8 @@ struct app_config {
     double poll_interval_s = 5.0;               // first/base poll interval (tests set it small)
     double max_poll_interval_s = 30.0;
     std::uint64_t max_download_bytes = 512ull << 20;
-    // "prices:" — key "<provider>/<provider model>" (e.g. "atlas/minimax/hailuo-02/fast"),
+    // "prices:" — key "<provider>/<provider model>" (e.g. "atlas/minimax/hailuo-02/fast") for
+    // every duration, or "<provider>/<provider model>@<seconds>" (e.g. ".../fast@10") for one;
     // value USD per generation; validated against the catalog. Apply with make_catalog().
     std::vector<std::pair<std::string, double>> price_overrides;
 };

@@ -182,11 +182,13 @@ public:
         fields defaults;
         if (auto n = root["defaults"]) {
             if (reader_.is_map(n, "defaults")) {
-                std::vector<std::string_view> known(shot_keys.begin() + 1, shot_keys.end());
-                reader_.check_keys(n, "defaults", known);
-                if (n["id"]) {
-                    reader_.error(n["id"].Mark(), "defaults", "'id' cannot have a default");
+                reader_.check_keys(n, "defaults", shot_keys);
+                for (const auto& kv : n) {
+                    if (kv.first.Scalar() == "id") {
+                        reader_.error(kv.first, "defaults", "'id' cannot have a default");
+                    }
                 }
+                std::vector<std::string_view> known(shot_keys.begin() + 1, shot_keys.end());
                 defaults = read_fields(n, "defaults", known);
             }
         }

@@ -336,12 +336,22 @@ void catalog::override_price(
     std::string_view provider_model,
     double usd
 ) {
+    override_price(provider, provider_model, 0, usd);
+}
+
+void catalog::override_price(
+    std::string_view provider,
+    std::string_view provider_model,
+    int duration,
+    double usd
+) {
     if (!(usd > 0)) {
         throw std::invalid_argument("price must be > 0");
     }
     bool found = false;
     for (auto& o : offers_) {
-        if (o.provider == provider && o.provider_model == provider_model) {
+        if (o.provider == provider && o.provider_model == provider_model &&
+            (duration == 0 || o.duration == duration)) {
             o.price_usd = usd;
             found = true;
         }
@@ -349,9 +359,21 @@ void catalog::override_price(
     if (!found) {
         throw std::invalid_argument(
             "no offer of provider '" + std::string{provider} + "' uses model '" +
-            std::string{provider_model} + "'"
+            std::string{provider_model} + "'" +
+            (duration == 0 ? "" : " at " + std::to_string(duration) + " s")
         );
     }
+}
+
+bool catalog::has_provider_model(
+    std::string_view provider,
+    std::string_view provider_model,
+    int duration
+) const {
+    return std::any_of(offers_.begin(), offers_.end(), [&](const offer& o) {
+        return o.provider == provider && o.provider_model == provider_model &&
+               o.duration == duration;
+    });
 }
 
 }  // namespace shotfarm::providers

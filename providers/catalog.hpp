@@ -75,6 +75,19 @@ public:
     /// Sets the price of every offer of `provider` that uses `provider_model`.
     /// Throws std::invalid_argument when there is none or the price is not > 0.
     void override_price(std::string_view provider, std::string_view provider_model, double usd);
+    /// The same, for the offers of one duration only (seconds).
+    void override_price(
+        std::string_view provider,
+        std::string_view provider_model,
+        int duration,
+        double usd
+    );
+    /// Whether some offer of `provider` uses this provider model id at `duration` seconds.
+    bool has_provider_model(
+        std::string_view provider,
+        std::string_view provider_model,
+        int duration
+    ) const;
 
     /// Prompt length limit, in Unicode code points (Atlas: "Maximum support 2000 characters").
     static constexpr std::size_t max_prompt_chars = 2000;
