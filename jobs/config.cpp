@@ -1,8 +1,5 @@
 #include "jobs/config.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -10,6 +7,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -83,9 +82,7 @@ private:
 
     void push(const YAML::Mark& mark, bool is_map) {
         if (frames_.size() >= max_depth) {
-            reader_.error(
-                mark, "", "nesting deeper than " + std::to_string(max_depth) + " levels"
-            );
+            reader_.error(mark, "", "nesting deeper than " + std::to_string(max_depth) + " levels");
             throw guard_abort{};
         }
         frames_.push_back(frame{is_map, true, {}});
@@ -118,8 +115,8 @@ private:
                 reader_.error(
                     mark,
                     "",
-                    "duplicate key '" + *scalar + "' (first at line " +
-                        std::to_string(it->second) + ")"
+                    "duplicate key '" + *scalar + "' (first at line " + std::to_string(it->second) +
+                        ")"
                 );
             }
         }
@@ -134,7 +131,8 @@ private:
 enum class scalar_kind { null, boolean, integer, floating, string };
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool is_int_text(std::string_view s) {
@@ -187,8 +185,24 @@ scalar_kind classify(const YAML::Node& n) {
     const std::string& s = n.Scalar();
     static const std::vector<std::string_view> nulls{"", "~", "null", "Null", "NULL"};
     static const std::vector<std::string_view> bools{
-        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES",
-        "no",   "No",   "NO",   "on",    "On",    "ON",    "off", "Off", "OFF"};
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF"};
     if (std::find(nulls.begin(), nulls.end(), s) != nulls.end()) {
         return scalar_kind::null;
     }
@@ -234,8 +248,8 @@ yaml_reader::yaml_reader(std::string display_file, diagnostics& errors)
     : file_(std::move(display_file)), errors_(errors) {}
 
 void yaml_reader::error(const YAML::Mark& at, std::string_view key, std::string_view message) {
-    std::string text = key.empty() ? std::string{message}
-                                   : std::string{key} + ": " + std::string{message};
+    std::string text =
+        key.empty() ? std::string{message} : std::string{key} + ": " + std::string{message};
     const int line = at.line >= 0 ? at.line + 1 : 0;
     const int col = at.column >= 0 ? at.column + 1 : 0;
     errors_.push_back(diagnostic{file_, line, col, std::move(text)});
@@ -265,8 +279,7 @@ bool yaml_reader::load(const fs::path& path, std::uintmax_t max_bytes, YAML::Nod
     }
     if (size > max_bytes) {
         return fail(
-            "file is " + std::to_string(size) + " bytes; the limit is " +
-            std::to_string(max_bytes)
+            "file is " + std::to_string(size) + " bytes; the limit is " + std::to_string(max_bytes)
         );
     }
     std::ifstream in(path, std::ios::binary);
@@ -295,17 +308,11 @@ bool yaml_reader::load(const fs::path& path, std::uintmax_t max_bytes, YAML::Nod
             void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&)
                 override {}
             void OnSequenceStart(
-                const YAML::Mark&,
-                const std::string&,
-                YAML::anchor_t,
-                YAML::EmitterStyle::value
+                const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value
             ) override {}
             void OnSequenceEnd() override {}
             void OnMapStart(
-                const YAML::Mark&,
-                const std::string&,
-                YAML::anchor_t,
-                YAML::EmitterStyle::value
+                const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value
             ) override {}
             void OnMapEnd() override {}
         } second;
@@ -418,9 +425,7 @@ bool yaml_reader::is_sequence(const YAML::Node& n, std::string_view key) {
 }
 
 void yaml_reader::check_keys(
-    const YAML::Node& map,
-    std::string_view key,
-    const std::vector<std::string_view>& known
+    const YAML::Node& map, std::string_view key, const std::vector<std::string_view>& known
 ) {
     for (const auto& kv : map) {
         const std::string& name = kv.first.Scalar();
@@ -592,11 +597,9 @@ public:
                 seconds(n, "max_poll_interval_s").value_or(c.max_poll_interval_s);
         }
         if (c.max_poll_interval_s < c.poll_interval_s) {
-            const auto n = root["max_poll_interval_s"] ? root["max_poll_interval_s"]
-                                                       : root["poll_interval_s"];
-            reader_.error(
-                n, "max_poll_interval_s", "must be >= poll_interval_s"
-            );
+            const auto n =
+                root["max_poll_interval_s"] ? root["max_poll_interval_s"] : root["poll_interval_s"];
+            reader_.error(n, "max_poll_interval_s", "must be >= poll_interval_s");
         }
         if (auto n = root["max_download_bytes"]) {
             if (auto v = reader_.integer(n, "max_download_bytes")) {
@@ -650,7 +653,9 @@ private:
         reader_.check_keys(n, "database", {"url"});
         const auto url = n["url"];
         if (!url) {
-            reader_.error(n, "database", "missing key 'url' (omit 'database' for the embedded one)");
+            reader_.error(
+                n, "database", "missing key 'url' (omit 'database' for the embedded one)"
+            );
             return;
         }
         if (auto v = reader_.string(url, "database.url")) {
@@ -701,8 +706,7 @@ private:
         for (std::size_t i = 0; i < n.size(); ++i) {
             const std::string path = "accounts[" + std::to_string(i) + "]";
             if (auto a = account(n[i], path)) {
-                if (auto [it, inserted] = names.emplace(a->name, n[i].Mark().line + 1);
-                    !inserted) {
+                if (auto [it, inserted] = names.emplace(a->name, n[i].Mark().line + 1); !inserted) {
                     reader_.error(
                         n[i]["name"],
                         key_path(path, "name"),
@@ -736,9 +740,7 @@ private:
         if (auto v = required_string(n, path, "name")) {
             if (!is_valid_id(*v, 64)) {
                 reader_.error(
-                    n["name"],
-                    key_path(path, "name"),
-                    "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+                    n["name"], key_path(path, "name"), "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}"
                 );
             }
             a.name = *v;
@@ -790,9 +792,7 @@ private:
     }
 
     std::optional<std::string> required_string(
-        const YAML::Node& map,
-        const std::string& path,
-        const char* field
+        const YAML::Node& map, const std::string& path, const char* field
     ) {
         const auto n = map[field];
         if (!n) {
@@ -942,9 +942,7 @@ private:
                     if (ec != std::errc{} || std::string_view{ptr} != "s" ||
                         !cat.has_provider_model(provider, model, seconds)) {
                         reader_.error(
-                            per.first,
-                            dkey,
-                            "expected a duration this model renders, like '6s'"
+                            per.first, dkey, "expected a duration this model renders, like '6s'"
                         );
                         continue;
                     }
@@ -1025,7 +1023,10 @@ providers::catalog make_catalog(const app_config& config) {
             const std::string provider = id.substr(0, slash);
             if (per_duration) {
                 cat.override_price(
-                    provider, id.substr(slash + 1, at - slash - 1), std::stoi(id.substr(at + 1)), usd
+                    provider,
+                    id.substr(slash + 1, at - slash - 1),
+                    std::stoi(id.substr(at + 1)),
+                    usd
                 );
             } else {
                 cat.override_price(provider, id.substr(slash + 1), usd);

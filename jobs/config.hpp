@@ -23,12 +23,12 @@ struct Mark;
 namespace shotfarm::jobs {
 
 struct account_config {
-    std::string name;              // [A-Za-z0-9][A-Za-z0-9._-]{0,63}, unique
-    std::string provider;          // "atlas" for now (later: wavespeed, aimlapi, minimax)
-    std::string base_url;          // default per provider, e.g. https://api.atlascloud.ai
-    std::string api_key;           // the secret itself, read from api_key_env or api_key_file
-    std::string api_key_source;    // "env ATLAS_KEY_A" / "file /path" — for messages, never the key
-    int max_concurrency = 2;       // >= 1
+    std::string name;            // [A-Za-z0-9][A-Za-z0-9._-]{0,63}, unique
+    std::string provider;        // "atlas" for now (later: wavespeed, aimlapi, minimax)
+    std::string base_url;        // default per provider, e.g. https://api.atlascloud.ai
+    std::string api_key;         // the secret itself, read from api_key_env or api_key_file
+    std::string api_key_source;  // "env ATLAS_KEY_A" / "file /path" — for messages, never the key
+    int max_concurrency = 2;     // >= 1
     int requests_per_minute = 10;  // >= 1
 };
 
@@ -93,9 +93,7 @@ public:
     bool is_sequence(const YAML::Node& n, std::string_view key);
     /// Reports every key of `map` not in `known`, with a "did you mean" hint.
     void check_keys(
-        const YAML::Node& map,
-        std::string_view key,
-        const std::vector<std::string_view>& known
+        const YAML::Node& map, std::string_view key, const std::vector<std::string_view>& known
     );
     /// "what YAML would call it": "a string", "an integer", "a list", ...
     static std::string describe(const YAML::Node& n);

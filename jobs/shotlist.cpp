@@ -235,9 +235,7 @@ public:
 private:
     // Type-level checks of one map's fields (a shot or `defaults`); each problem reported once.
     fields read_fields(
-        const YAML::Node& map,
-        const std::string& path,
-        const std::vector<std::string_view>& known
+        const YAML::Node& map, const std::string& path, const std::vector<std::string_view>& known
     ) {
         fields f;
         f.map = map;
@@ -329,8 +327,8 @@ private:
         }
         if (f.provider.usable() && !providers::catalog::builtin().has_provider(f.provider.text)) {
             bad(f.provider,
-                "unknown provider '" + f.provider.text + "'; known: " +
-                    join(providers::catalog::builtin().providers()));
+                "unknown provider '" + f.provider.text +
+                    "'; known: " + join(providers::catalog::builtin().providers()));
         }
         if (f.account.usable()) {
             if (!is_valid_id(f.account.text, 64)) {
@@ -470,11 +468,7 @@ private:
     }
 
     void check_offers(
-        shot& s,
-        mode m,
-        const std::string& provider_filter,
-        const fields& own,
-        const picked& f
+        shot& s, mode m, const std::string& provider_filter, const fields& own, const picked& f
     ) {
         const field& model = *f.model;
         const field& duration = *f.duration;
@@ -519,8 +513,8 @@ private:
                     model,
                     own,
                     "no configured account serves " + s.model + " " +
-                        std::string{providers::to_string(m)} + " " +
-                        std::to_string(s.duration) + " s (served by: " + join(by) + ")"
+                        std::string{providers::to_string(m)} + " " + std::to_string(s.duration) +
+                        " s (served by: " + join(by) + ")"
                 );
                 return;
             }
@@ -588,7 +582,9 @@ private:
         }
         const auto info = probe_image(bytes);
         if (!info) {
-            c.problems.push_back("image " + p.string() + " is not a JPG or PNG image (by its content)");
+            c.problems.push_back(
+                "image " + p.string() + " is not a JPG or PNG image (by its content)"
+            );
             return c;
         }
         if (info->format == image_format::webp) {
@@ -596,13 +592,14 @@ private:
             return c;
         }
         const std::string ext = lower(p.extension().string());
-        const bool ext_ok = info->format == image_format::png ? ext == ".png"
-                                                               : (ext == ".jpg" || ext == ".jpeg");
+        const bool ext_ok =
+            info->format == image_format::png ? ext == ".png" : (ext == ".jpg" || ext == ".jpeg");
         if (!ext_ok) {
             c.problems.push_back(
                 "image " + p.string() + " is " + std::string{to_string(info->format)} +
-                " by its content but named '" + (ext.empty() ? std::string{"(no extension)"} : ext) +
-                "'; rename it to ." + (info->format == image_format::png ? "png" : "jpg")
+                " by its content but named '" +
+                (ext.empty() ? std::string{"(no extension)"} : ext) + "'; rename it to ." +
+                (info->format == image_format::png ? "png" : "jpg")
             );
         }
         const std::uint64_t w = info->width;

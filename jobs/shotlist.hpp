@@ -16,18 +16,18 @@
 namespace shotfarm::jobs {
 
 struct shot {
-    std::string id;      // [A-Za-z0-9][A-Za-z0-9._-]{0,127}; unique within the list
-    std::string prompt;  // trimmed; non-empty unless the model allows empty prompts
-    std::optional<std::string> image;                 // as written: local path or https URL
+    std::string id;                    // [A-Za-z0-9][A-Za-z0-9._-]{0,127}; unique within the list
+    std::string prompt;                // trimmed; non-empty unless the model allows empty prompts
+    std::optional<std::string> image;  // as written: local path or https URL
     std::optional<std::filesystem::path> image_path;  // resolved local path (absolute)
     std::string model = "hailuo-02-standard";         // provider-neutral id
     int duration = 6;                                 // seconds
-    std::optional<std::string> resolution;  // after loading: what the model/tier renders
-    int takes = 1;                          // 1..20
-    std::optional<std::string> provider;    // optional pin: provider name
-    std::optional<std::string> account;     // optional pin: account name
-    int priority = 0;                       // higher renders first
-    int line = 0, col = 0;                  // where the shot starts, for later diagnostics
+    std::optional<std::string> resolution;            // after loading: what the model/tier renders
+    int takes = 1;                                    // 1..20
+    std::optional<std::string> provider;              // optional pin: provider name
+    std::optional<std::string> account;               // optional pin: account name
+    int priority = 0;                                 // higher renders first
+    int line = 0, col = 0;  // where the shot starts, for later diagnostics
     // SHA-256 hex over the normalized spec: project and shot id, prompt, image (bytes' SHA-256
     // for local files, the URL otherwise), model, duration, resolution, takes, pins. Not the
     // priority, and not where a local image lives.
@@ -50,8 +50,7 @@ struct shotlist_result {
 /// in the catalog serves it" are done (`shotfarm validate SHOTLIST` without a config).
 /// Never throws for bad input.
 shotlist_result load_shotlist(
-    const std::filesystem::path& file,
-    const app_config* config = nullptr
+    const std::filesystem::path& file, const app_config* config = nullptr
 );
 
 /// Limits enforced by load_shotlist.

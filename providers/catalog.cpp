@@ -128,8 +128,10 @@ std::vector<offer> atlas_offers() {
     // Hailuo 2.3 Fast: I2V only, {6,10} s, 768p (WaveSpeed; one page version says 1080p: GAP).
     // 6 s $0.19 "per run": https://www.atlascloud.ai/models/minimax/hailuo-2.3/fast (§1.12);
     // 10 s $0.32: WaveSpeed minimax-hailuo-2.3-fast (§2.10), Atlas GAP.
-    row("hailuo-2.3-fast", mode::i2v, 6, "768p", "minimax/hailuo-2.3/fast", 0.19, fast, true, false);
-    row("hailuo-2.3-fast", mode::i2v, 10, "768p", "minimax/hailuo-2.3/fast", 0.32, fast, true, false);
+    row("hailuo-2.3-fast", mode::i2v, 6, "768p", "minimax/hailuo-2.3/fast", 0.19, fast, true, false
+    );
+    row("hailuo-2.3-fast", mode::i2v, 10, "768p", "minimax/hailuo-2.3/fast", 0.32, fast, true, false
+    );
 
     // Hailuo 2.3 Standard, 768p (one page version says 1080p: GAP), {6,10} s.
     // T2V 6 s $0.28: https://www.atlascloud.ai/models/minimax/hailuo-2.3/t2v-standard/llms.txt
@@ -201,7 +203,9 @@ std::vector<offer> atlas_offers() {
 
 }  // namespace
 
-std::string_view to_string(mode m) { return m == mode::t2v ? "t2v" : "i2v"; }
+std::string_view to_string(mode m) {
+    return m == mode::t2v ? "t2v" : "i2v";
+}
 
 catalog::catalog(std::vector<offer> offers) : offers_(std::move(offers)) {}
 
@@ -211,10 +215,7 @@ const catalog& catalog::builtin() {
 }
 
 std::vector<offer> catalog::find(
-    std::string_view model,
-    mode m,
-    int duration,
-    std::string_view provider
+    std::string_view model, mode m, int duration, std::string_view provider
 ) const {
     std::vector<offer> out;
     for (const auto& o : offers_) {
@@ -227,10 +228,7 @@ std::vector<offer> catalog::find(
 }
 
 std::string catalog::why_not(
-    std::string_view model,
-    mode m,
-    int duration,
-    std::string_view provider
+    std::string_view model, mode m, int duration, std::string_view provider
 ) const {
     if (!find(model, m, duration, provider).empty()) {
         return {};
@@ -240,8 +238,8 @@ std::string catalog::why_not(
         return "unknown model '" + name + "'; known: " + join(models(), ", ");
     }
     if (!provider.empty() && !has_provider(provider)) {
-        return "unknown provider '" + std::string{provider} + "'; known: " +
-               join(providers(), ", ");
+        return "unknown provider '" + std::string{provider} +
+               "'; known: " + join(providers(), ", ");
     }
     std::vector<const offer*> candidates;
     std::vector<std::string> served_by;
@@ -270,9 +268,8 @@ std::string catalog::why_not(
         }
     }
     if (durations.empty()) {
-        return m == mode::t2v
-                   ? name + " needs a first-frame image (image-to-video only" + on + ")"
-                   : name + " is text-to-video only" + on + "; remove the image";
+        return m == mode::t2v ? name + " needs a first-frame image (image-to-video only" + on + ")"
+                              : name + " is text-to-video only" + on + "; remove the image";
     }
     std::sort(durations.begin(), durations.end());
     if (durations.size() == 1) {
@@ -317,8 +314,7 @@ std::vector<std::string> catalog::providers() const {
     return out;
 }
 
-bool catalog::has_provider_model(std::string_view provider, std::string_view provider_model)
-    const {
+bool catalog::has_provider_model(std::string_view provider, std::string_view provider_model) const {
     return std::any_of(offers_.begin(), offers_.end(), [&](const offer& o) {
         return o.provider == provider && o.provider_model == provider_model;
     });
@@ -332,18 +328,13 @@ bool catalog::prompt_required(std::string_view model, mode m, std::string_view p
 }
 
 void catalog::override_price(
-    std::string_view provider,
-    std::string_view provider_model,
-    double usd
+    std::string_view provider, std::string_view provider_model, double usd
 ) {
     override_price(provider, provider_model, 0, usd);
 }
 
 void catalog::override_price(
-    std::string_view provider,
-    std::string_view provider_model,
-    int duration,
-    double usd
+    std::string_view provider, std::string_view provider_model, int duration, double usd
 ) {
     if (!(usd > 0)) {
         throw std::invalid_argument("price must be > 0");
@@ -366,9 +357,7 @@ void catalog::override_price(
 }
 
 bool catalog::has_provider_model(
-    std::string_view provider,
-    std::string_view provider_model,
-    int duration
+    std::string_view provider, std::string_view provider_model, int duration
 ) const {
     return std::any_of(offers_.begin(), offers_.end(), [&](const offer& o) {
         return o.provider == provider && o.provider_model == provider_model &&

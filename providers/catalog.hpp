@@ -21,13 +21,13 @@ std::string_view to_string(mode m);
 
 /// One thing a provider sells: a neutral model id in one mode at one duration.
 struct offer {
-    std::string provider;        // "atlas"
-    std::string model;           // neutral id, e.g. "hailuo-02-standard"
+    std::string provider;  // "atlas"
+    std::string model;     // neutral id, e.g. "hailuo-02-standard"
     mode m = mode::t2v;
-    int duration = 6;            // seconds
-    std::string resolution;      // "512p" | "768p" | "1080p" (implied by the tier)
-    std::string provider_model;  // e.g. "minimax/hailuo-02/i2v-standard"
-    double price_usd = 0;        // per generation
+    int duration = 6;                  // seconds
+    std::string resolution;            // "512p" | "768p" | "1080p" (implied by the tier)
+    std::string provider_model;        // e.g. "minimax/hailuo-02/i2v-standard"
+    double price_usd = 0;              // per generation
     boost::json::object extra_params;  // sent verbatim in the submit body
     bool duration_param = true;        // whether the provider model takes a `duration` field
     bool prompt_required = true;       // false: the prompt may be empty (some I2V models)
@@ -43,20 +43,14 @@ public:
 
     /// All offers for (model, mode, duration); empty if none. `provider` empty = any provider.
     std::vector<offer> find(
-        std::string_view model,
-        mode m,
-        int duration,
-        std::string_view provider = {}
+        std::string_view model, mode m, int duration, std::string_view provider = {}
     ) const;
 
     /// Why find() returns nothing for this combination, as one readable sentence (e.g.
     /// "hailuo-02-fast needs a first-frame image (image-to-video only)"); empty when find()
     /// would return something.
     std::string why_not(
-        std::string_view model,
-        mode m,
-        int duration,
-        std::string_view provider = {}
+        std::string_view model, mode m, int duration, std::string_view provider = {}
     ) const;
 
     const std::vector<offer>& all() const { return offers_; }
@@ -77,16 +71,11 @@ public:
     void override_price(std::string_view provider, std::string_view provider_model, double usd);
     /// The same, for the offers of one duration only (seconds).
     void override_price(
-        std::string_view provider,
-        std::string_view provider_model,
-        int duration,
-        double usd
+        std::string_view provider, std::string_view provider_model, int duration, double usd
     );
     /// Whether some offer of `provider` uses this provider model id at `duration` seconds.
     bool has_provider_model(
-        std::string_view provider,
-        std::string_view provider_model,
-        int duration
+        std::string_view provider, std::string_view provider_model, int duration
     ) const;
 
     /// Prompt length limit, in Unicode code points (Atlas: "Maximum support 2000 characters").

@@ -1,16 +1,18 @@
 // The model catalog: one table, the combinations Atlas accepts, readable refusals.
-#include <gtest/gtest.h>
+#include "providers/catalog.hpp"
 
 #include <set>
 #include <stdexcept>
 #include <tuple>
 
-#include "providers/catalog.hpp"
+#include <gtest/gtest.h>
 
 namespace shotfarm::providers {
 namespace {
 
-const catalog& cat() { return catalog::builtin(); }
+const catalog& cat() {
+    return catalog::builtin();
+}
 
 offer only(std::string_view model, mode m, int duration) {
     auto v = cat().find(model, m, duration);
@@ -67,12 +69,10 @@ TEST(catalog, hailuo_23_rows) {
     EXPECT_TRUE(cat().find("hailuo-2.3-fast", mode::t2v, 6).empty());
     EXPECT_DOUBLE_EQ(only("hailuo-2.3-fast", mode::i2v, 6).price_usd, 0.19);
     EXPECT_EQ(
-        only("hailuo-2.3-standard", mode::t2v, 6).provider_model,
-        "minimax/hailuo-2.3/t2v-standard"
+        only("hailuo-2.3-standard", mode::t2v, 6).provider_model, "minimax/hailuo-2.3/t2v-standard"
     );
     EXPECT_EQ(
-        only("hailuo-2.3-standard", mode::i2v, 10).provider_model,
-        "minimax/hailuo-2.3/i2v-standard"
+        only("hailuo-2.3-standard", mode::i2v, 10).provider_model, "minimax/hailuo-2.3/i2v-standard"
     );
     EXPECT_FALSE(only("hailuo-2.3-standard", mode::i2v, 6).prompt_required);
     EXPECT_EQ(only("hailuo-2.3-pro", mode::i2v, 6).provider_model, "minimax/hailuo-2.3/i2v-pro");

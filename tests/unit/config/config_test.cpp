@@ -1,9 +1,10 @@
 // load_config: key-path diagnostics, api keys from env or 0600 files (never echoed), paths.
-#include <gtest/gtest.h>
+#include "jobs/config.hpp"
 
 #include <cstdlib>
 
-#include "jobs/config.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/unit/config/test_files.hpp"
 
 namespace shotfarm::jobs {
@@ -143,17 +144,17 @@ TEST_F(config, errors_name_the_key_path) {
     EXPECT_FALSE(r.config);
     EXPECT_TRUE(has(r.errors, 7, 22, "accounts[1].max_concurrency: must be an integer >= 1"))
         << dump(r.errors);
-    EXPECT_EQ(
-        r.errors.front().str().find(file_.string() + ":"), 0u
-    ) << "diagnostics start with the file name";
-    EXPECT_TRUE(has(
-        r.errors, 8, 26, "accounts[1].requests_per_minute: expected an integer, got a string"
-    )) << dump(r.errors);
+    EXPECT_EQ(r.errors.front().str().find(file_.string() + ":"), 0u)
+        << "diagnostics start with the file name";
+    EXPECT_TRUE(
+        has(r.errors, 8, 26, "accounts[1].requests_per_minute: expected an integer, got a string")
+    ) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 10, 15, "max_attempts: must be an integer from 1 to 100"))
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 11, 19, "ambiguous_policy: must be 'resubmit' or 'hold'"))
         << dump(r.errors);
-    EXPECT_TRUE(has(r.errors, 12, 9, "listen: expected a string, got an integer")) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 12, 9, "listen: expected a string, got an integer"))
+        << dump(r.errors);
     EXPECT_EQ(r.errors.size(), 5u) << dump(r.errors);
 }
 
@@ -176,9 +177,7 @@ TEST_F(config, unknown_keys_and_shape) {
     expect_error(
         std::string{minimal} + "listen: \"localhost\"\n", 5, 9, "listen: must be \"host:port\""
     );
-    expect_error(
-        std::string{minimal} + "database: {}\n", 5, 11, "database: missing key 'url'"
-    );
+    expect_error(std::string{minimal} + "database: {}\n", 5, 11, "database: missing key 'url'");
     expect_error(
         std::string{minimal} + "poll_interval_s: 10\nmax_poll_interval_s: 5\n",
         6,
@@ -204,16 +203,18 @@ TEST_F(config, accounts_are_checked) {
         "    api_key_env: SHOTFARM_TEST_KEY_A\n"
     );
     EXPECT_FALSE(r.config);
-    EXPECT_TRUE(has(r.errors, 6, 15, "accounts[1].provider: unknown provider 'replicate'; known: atlas"))
-        << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors, 6, 15, "accounts[1].provider: unknown provider 'replicate'; known: atlas")
+    ) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 8, 11, "accounts[2].name: must match")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 10, 15, "accounts[2].base_url: must start with https://"))
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 12, 5, "accounts[3]: missing required key 'name'")) << dump(r.errors);
 
     expect_error(
-        std::string{minimal} + "  - name: atlas-a\n    provider: atlas\n"
-                               "    api_key_env: SHOTFARM_TEST_KEY_A\n",
+        std::string{minimal} +
+            "  - name: atlas-a\n    provider: atlas\n"
+            "    api_key_env: SHOTFARM_TEST_KEY_A\n",
         5,
         11,
         "accounts[1].name: duplicate account name 'atlas-a' (first at line 2)"
@@ -257,13 +258,13 @@ TEST_F(config, api_key_file_permissions) {
     dir_.write("a.key", "sk-file-secret\r\n", 0644);
     const auto rejected = load(yaml);
     EXPECT_FALSE(rejected.config);
-    EXPECT_TRUE(has(
-        rejected.errors,
-        4,
-        19,
-        "accounts[0].api_key_file: key file " + (dir_.path() / "a.key").string() +
-            " has mode 0644; it must not be accessible by group or others (chmod 600)"
-    )) << dump(rejected.errors);
+    EXPECT_TRUE(
+        has(rejected.errors,
+            4,
+            19,
+            "accounts[0].api_key_file: key file " + (dir_.path() / "a.key").string() +
+                " has mode 0644; it must not be accessible by group or others (chmod 600)")
+    ) << dump(rejected.errors);
 
     dir_.write("a.key", "sk-file-secret\r\n", 0600);
     const auto accepted = load(yaml);
@@ -296,7 +297,8 @@ TEST_F(config, api_keys_never_appear_in_diagnostics) {
         "  - {name: c, provider: atlas, api_key_file: open.key}\n"
         "  - {name: d, provider: atlas, api_key_file: spaced.key}\n"
         "  - {name: e, provider: atlas, api_key_file: good.key, base_url: 'nope'}\n"
-        "  - {name: f, provider: atlas, api_key_file: good.key, api_key_env: SHOTFARM_TEST_CANARY_1}\n"
+        "  - {name: f, provider: atlas, api_key_file: good.key, api_key_env: "
+        "SHOTFARM_TEST_CANARY_1}\n"
         "bogus: CANARY-not-a-key\n"
     );
     EXPECT_FALSE(r.config);
@@ -324,9 +326,12 @@ TEST_F(config, price_overrides_are_checked_against_the_catalog) {
         "  atlas/minimax/hailuo-02/i2v-pro: -1\n"
     );
     EXPECT_FALSE(r.config);
-    EXPECT_TRUE(has(
-        r.errors, 6, 3, "prices.minimax/hailuo-02/fast: name the provider too: 'atlas/minimax/hailuo-02/fast'"
-    )) << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors,
+            6,
+            3,
+            "prices.minimax/hailuo-02/fast: name the provider too: 'atlas/minimax/hailuo-02/fast'")
+    ) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 7, 3, "unknown provider model")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 8, 33, "expected a duration this model renders")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 9, 36, "must be a price in USD > 0")) << dump(r.errors);

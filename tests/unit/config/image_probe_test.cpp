@@ -1,7 +1,8 @@
 // probe_image: real format and pixel size from the bytes.
+#include "jobs/image_probe.hpp"
+
 #include <gtest/gtest.h>
 
-#include "jobs/image_probe.hpp"
 #include "tests/unit/config/test_files.hpp"
 
 namespace shotfarm::jobs {
@@ -59,7 +60,7 @@ TEST(image_probe, rejects_non_images_and_truncated_headers) {
     const auto png = png_bytes(640, 360);
     EXPECT_FALSE(probe_image(png.substr(0, 20)));  // IHDR cut short
     const auto jpeg = jpeg_bytes(640, 360);
-    EXPECT_FALSE(probe_image(jpeg.substr(0, 24)));  // SOF cut short
+    EXPECT_FALSE(probe_image(jpeg.substr(0, 24)));                  // SOF cut short
     EXPECT_FALSE(probe_image(std::string{"\xff\xd8\xff\xd9", 4}));  // EOI before any frame
 }
 

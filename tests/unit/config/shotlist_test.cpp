@@ -1,10 +1,11 @@
 // load_shotlist: every error found, each at its file:line:col; defaults; spec hashes; images.
-#include <gtest/gtest.h>
+#include "jobs/shotlist.hpp"
 
 #include <chrono>
 #include <cstdlib>
 
-#include "jobs/shotlist.hpp"
+#include <gtest/gtest.h>
+
 #include "tests/unit/config/test_files.hpp"
 
 namespace shotfarm::jobs {
@@ -119,7 +120,9 @@ TEST_F(shotlist, unknown_key_with_suggestion) {
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 5, 1, "unknown key 'colour'")) << dump(r.errors);
     // and the shot now lacks a prompt, which standard text-to-video needs
-    EXPECT_TRUE(has(r.errors, 3, 5, "shots[0]: missing required key 'prompt' (hailuo-02-standard t2v needs one)")) << dump(r.errors);
+    EXPECT_TRUE(has(
+        r.errors, 3, 5, "shots[0]: missing required key 'prompt' (hailuo-02-standard t2v needs one)"
+    )) << dump(r.errors);
 }
 
 TEST_F(shotlist, wrong_types) {
@@ -216,7 +219,8 @@ TEST_F(shotlist, prompt_length_counts_code_points) {
 TEST_F(shotlist, prompt_must_be_valid_utf8) {
     const auto r = load("project: film\nshots:\n  - id: a\n    prompt: caf\xe9 au lait\n");
     EXPECT_FALSE(r.list);
-    EXPECT_TRUE(has(r.errors, 4, 13, "shots[0].prompt: prompt is not valid UTF-8")) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 4, 13, "shots[0].prompt: prompt is not valid UTF-8"))
+        << dump(r.errors);
 }
 
 TEST_F(shotlist, empty_prompt_only_where_the_model_allows_it) {
@@ -250,22 +254,22 @@ TEST_F(shotlist, missing_image_file) {
         "    image: frames/nope.png\n"
     );
     EXPECT_FALSE(r.list);
-    EXPECT_TRUE(has(
-        r.errors,
-        5,
-        12,
-        "shots[0].image: image file not found: " + (dir_.path() / "frames/nope.png").string()
-    )) << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors,
+            5,
+            12,
+            "shots[0].image: image file not found: " + (dir_.path() / "frames/nope.png").string())
+    ) << dump(r.errors);
 }
 
 TEST_F(shotlist, image_checks_from_the_bytes) {
     dir_.write("small.png", png_bytes(300, 300));
     dir_.write("ok.png", png_bytes(301, 301));
-    dir_.write("wide.jpg", jpeg_bytes(1000, 400));     // exactly 5:2: refused
-    dir_.write("almost.jpg", jpeg_bytes(999, 400));    // just inside
-    dir_.write("tall.jpeg", jpeg_bytes(400, 1000));    // exactly 2:5: refused
+    dir_.write("wide.jpg", jpeg_bytes(1000, 400));   // exactly 5:2: refused
+    dir_.write("almost.jpg", jpeg_bytes(999, 400));  // just inside
+    dir_.write("tall.jpeg", jpeg_bytes(400, 1000));  // exactly 2:5: refused
     dir_.write("text.png", "just some text, not pixels\n");
-    dir_.write("fake.jpg", png_bytes(640, 360));       // PNG named .jpg
+    dir_.write("fake.jpg", png_bytes(640, 360));  // PNG named .jpg
     dir_.write("frame.webp", webp_bytes(640, 360));
     const auto r = load(
         "project: film\n"
@@ -405,8 +409,9 @@ TEST_F(shotlist, pins) {
         &config
     );
     EXPECT_FALSE(r.list);
-    EXPECT_TRUE(has(r.errors, 5, 14, "shots[0].account: unknown account 'nope'; configured: atlas-a"))
-        << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors, 5, 14, "shots[0].account: unknown account 'nope'; configured: atlas-a")
+    ) << dump(r.errors);
     EXPECT_EQ(r.errors.size(), 1u) << dump(r.errors);
     expect_error(
         "project: film\nshots:\n  - {id: a, prompt: x, account: '-x'}\n",
@@ -444,9 +449,13 @@ TEST_F(shotlist, top_level_shape) {
     expect_error("shots:\n  - {id: a, prompt: x}\n", 1, 1, "missing required key 'project'");
     expect_error("project: film\n", 1, 1, "missing required key 'shots'");
     expect_error("project: film\nshots: []\n", 2, 8, "shots: must list at least one shot");
-    expect_error("project: 'my film'\nshots:\n  - {id: a, prompt: x}\n", 1, 10, "project: must match");
+    expect_error(
+        "project: 'my film'\nshots:\n  - {id: a, prompt: x}\n", 1, 10, "project: must match"
+    );
     expect_error("- a\n- b\n", 1, 1, "expected a mapping");
-    expect_error("project: film\nshots:\n  - just a string\n", 3, 5, "shots[0]: expected a mapping");
+    expect_error(
+        "project: film\nshots:\n  - just a string\n", 3, 5, "shots[0]: expected a mapping"
+    );
     expect_error(
         "project: film\ndefaults:\n  id: x\nshots:\n  - {id: a, prompt: x}\n",
         3,
@@ -594,11 +603,12 @@ TEST_F(shotlist, relative_image_paths_resolve_against_the_shot_list_folder) {
 TEST_F(shotlist, yaml_traps_are_refused_quickly) {
     const auto start = std::chrono::steady_clock::now();
     // billion laughs: loads instantly in yaml-cpp, explodes in any naive walker
-    std::string bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+    std::string bomb =
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
     for (char c = 'b'; c <= 'j'; ++c) {
         const char p = static_cast<char>(c - 1);
-        bomb += std::string{c} + ": &" + c + " [*" + p + ",*" + p + ",*" + p + ",*" + p + ",*" +
-                p + ",*" + p + ",*" + p + ",*" + p + ",*" + p + "]\n";
+        bomb += std::string{c} + ": &" + c + " [*" + p + ",*" + p + ",*" + p + ",*" + p + ",*" + p +
+                ",*" + p + ",*" + p + ",*" + p + ",*" + p + "]\n";
     }
     auto r = load(bomb);
     EXPECT_FALSE(r.list);

@@ -1,11 +1,10 @@
 #include "tests/unit/config/test_files.hpp"
 
-#include <sys/stat.h>
-
 #include <array>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+#include <sys/stat.h>
 
 namespace shotfarm::config_test {
 namespace fs = std::filesystem;
@@ -161,6 +160,8 @@ bool has(const jobs::diagnostics& d, int line, int col, std::string_view needle)
     return false;
 }
 
-fs::path data_dir() { return SHOTFARM_CONFIG_TEST_DATA; }
+fs::path data_dir() {
+    return SHOTFARM_CONFIG_TEST_DATA;
+}
 
 }  // namespace shotfarm::config_test

@@ -2,12 +2,11 @@
 // code (PNG with stored-deflate pixels, JPEG/WebP headers) and diagnostic matchers.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 #include "jobs/diagnostic.hpp"
 
@@ -23,9 +22,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     /// Writes `content` to path()/name (creating folders) with permission bits `mode`.
     std::filesystem::path write(
-        const std::filesystem::path& name,
-        std::string_view content,
-        mode_t mode = 0644
+        const std::filesystem::path& name, std::string_view content, mode_t mode = 0644
     ) const;
 
 private:
