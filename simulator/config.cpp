@@ -1,0 +1,184 @@
+#include "simulator/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include <yaml-cpp/yaml.h>
+
+namespace shotfarm::simulator {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+    throw std::runtime_error(where + ": " + what);
+}
+
+std::string location(const YAML::Node& node, const std::string& key) {
+    const auto mark = node.Mark();
+    if (mark.is_null()) {
+        return key;
+    }
+    return "line " + std::to_string(mark.line + 1) + ": " + key;
+}
+
+template <class T>
+T scalar(const YAML::Node& node, const std::string& key) {
+    if (!node.IsScalar()) {
+        fail(location(node, key), "expected a scalar");
+    }
+    try {
+        return node.as<T>();
+    } catch (const YAML::Exception&) {
+        fail(location(node, key), "invalid value '" + node.Scalar() + "'");
+    }
+}
+
+double non_negative(const YAML::Node& node, const std::string& key) {
+    const auto v = scalar<double>(node, key);
+    if (v < 0) {
+        fail(location(node, key), "must not be negative");
+    }
+    return v;
+}
+
+double fraction(const YAML::Node& node, const std::string& key) {
+    const auto v = scalar<double>(node, key);
+    if (v < 0 || v > 1) {
+        fail(location(node, key), "must be between 0 and 1");
+    }
+    return v;
+}
+
+model_timing parse_timing(const YAML::Node& node, const std::string& where) {
+    if (!node.IsMap()) {
+        fail(location(node, where), "expected a map {median_s, sigma}");
+    }
+    model_timing t;
+    for (const auto& kv : node) {
+        const auto name = kv.first.as<std::string>();
+        const auto path = where + "." + name;
+        if (name == "median_s") {
+            t.median_s = non_negative(kv.second, path);
+        } else if (name == "sigma") {
+            t.sigma = non_negative(kv.second, path);
+        } else {
+            fail(location(kv.first, path), "unknown key '" + name + "'");
+        }
+    }
+    return t;
+}
+
+key_config parse_key(const YAML::Node& node, std::size_t index) {
+    const std::string where = "keys[" + std::to_string(index) + "]";
+    if (!node.IsMap()) {
+        fail(location(node, where), "expected a map {key, provider, ...}");
+    }
+    key_config k;
+    for (const auto& kv : node) {
+        const auto name = kv.first.as<std::string>();
+        const auto path = where + "." + name;
+        if (name == "key") {
+            k.key = scalar<std::string>(kv.second, path);
+        } else if (name == "provider") {
+            k.provider = scalar<std::string>(kv.second, path);
+        } else if (name == "max_concurrency") {
+            k.max_concurrency = scalar<int>(kv.second, path);
+        } else if (name == "requests_per_minute") {
+            k.requests_per_minute = scalar<int>(kv.second, path);
+        } else if (name == "balance_usd") {
+            k.balance_usd = non_negative(kv.second, path);
+        } else {
+            fail(location(kv.first, path), "unknown key '" + name + "'");
+        }
+    }
+    if (k.key.empty()) {
+        fail(location(node, where), "'key' is required");
+    }
+    static const std::set<std::string> providers{"atlas"};
+    if (!providers.contains(k.provider)) {
+        fail(location(node, where + ".provider"), "unknown provider '" + k.provider + "'");
+    }
+    if (k.max_concurrency < 0 || k.requests_per_minute < 0) {
+        fail(location(node, where), "limits must not be negative");
+    }
+    return k;
+}
+
+}  // namespace
+
+sim_config parse_config(const std::string& yaml_text) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(yaml_text);
+    } catch (const YAML::Exception& e) {
+        throw std::runtime_error(std::string("invalid YAML: ") + e.what());
+    }
+    sim_config cfg;
+    if (root.IsNull()) {
+        return cfg;
+    }
+    if (!root.IsMap()) {
+        throw std::runtime_error("SIM.yaml must be a map");
+    }
+    for (const auto& kv : root) {
+        const auto name = kv.first.as<std::string>();
+        const auto& value = kv.second;
+        if (name == "time_scale") {
+            cfg.time_scale = non_negative(value, name);
+        } else if (name == "seed") {
+            cfg.seed = scalar<std::uint64_t>(value, name);
+        } else if (name == "keys") {
+            if (!value.IsSequence()) {
+                fail(location(value, name), "expected a list");
+            }
+            for (std::size_t i = 0; i < value.size(); ++i) {
+                cfg.keys.push_back(parse_key(value[i], i));
+            }
+        } else if (name == "models") {
+            if (!value.IsMap()) {
+                fail(location(value, name), "expected a map of model id to {median_s, sigma}");
+            }
+            for (const auto& m : value) {
+                const auto model = m.first.as<std::string>();
+                cfg.models[model] = parse_timing(m.second, "models." + model);
+            }
+        } else if (name == "default_timing") {
+            cfg.default_timing = parse_timing(value, name);
+        } else if (name == "rate_window_s") {
+            cfg.rate_window_s = non_negative(value, name);
+        } else if (name == "visibility_lag_s") {
+            cfg.visibility_lag_s = non_negative(value, name);
+        } else if (name == "succeeded_fraction") {
+            cfg.succeeded_fraction = fraction(value, name);
+        } else if (name == "created_fraction") {
+            cfg.created_fraction = fraction(value, name);
+        } else if (name == "fail_fraction") {
+            cfg.fail_fraction = fraction(value, name);
+        } else if (name == "moderation_fraction") {
+            cfg.moderation_fraction = fraction(value, name);
+        } else {
+            fail(location(kv.first, name), "unknown key '" + name + "'");
+        }
+    }
+    std::set<std::string> seen;
+    for (const auto& k : cfg.keys) {
+        if (!seen.insert(k.key).second) {
+            throw std::runtime_error("keys: duplicate key '" + k.key + "'");
+        }
+    }
+    return cfg;
+}
+
+sim_config load_config(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) {
+        throw std::runtime_error("cannot read " + path.string());
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str());
+}
+
+}  // namespace shotfarm::simulator

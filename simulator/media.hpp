@@ -1,0 +1,33 @@
+// Byte helpers the simulated providers share: hashing, base64, image sniffing, timestamps.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace shotfarm::simulator {
+
+std::string sha256_hex(std::string_view bytes);
+
+// Decodes standard base64 (whitespace ignored). nullopt when malformed.
+std::optional<std::string> base64_decode(std::string_view text);
+
+struct image_info {
+    std::string mime;         // "image/jpeg" or "image/png"
+    std::string extension;    // "jpg" or "png"
+    std::uint32_t width = 0;  // 0 when the header could not be read
+    std::uint32_t height = 0;
+};
+
+// Recognises JPG and PNG by their magic bytes and reads their pixel size from the header
+// (PNG IHDR, JPEG SOFn). nullopt for anything else.
+std::optional<image_info> sniff_image(std::string_view bytes);
+
+// "2026-01-02T03:04:05.678Z"
+std::string iso8601(std::chrono::system_clock::time_point t);
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point t);
+
+}  // namespace shotfarm::simulator

@@ -1,0 +1,276 @@
+#include "simulator/sim_state.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include <boost/json/array.hpp>
+
+#include "simulator/media.hpp"
+#include "simulator/mp4.hpp"
+
+namespace shotfarm::simulator {
+
+namespace json = boost::json;
+
+namespace {
+
+// splitmix64: a tiny, portable mixer, so draws do not depend on the standard library's
+// distributions (which differ between implementations).
+std::uint64_t mix(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+// Draw streams: each kind of random decision uses its own, so adding one does not shift others.
+constexpr std::uint64_t stream_gen_u1 = 1;
+constexpr std::uint64_t stream_gen_u2 = 2;
+constexpr std::uint64_t stream_outcome = 3;
+constexpr std::uint64_t stream_succeeded = 4;
+constexpr std::uint64_t stream_job_id = 5;
+constexpr std::uint64_t stream_request_id = 6;
+constexpr std::uint64_t stream_media_id = 7;
+
+double round2(double v) {
+    return std::round(v * 100.0) / 100.0;
+}
+
+}  // namespace
+
+std::string_view to_string(job_phase phase) {
+    switch (phase) {
+        case job_phase::created:
+            return "created";
+        case job_phase::processing:
+            return "processing";
+        case job_phase::completed:
+            return "completed";
+        case job_phase::failed:
+            return "failed";
+    }
+    return "unknown";
+}
+
+sim_state::sim_state(sim_config config) : config_(std::move(config)) {
+    for (const auto& k : config_.keys) {
+        max_inflight_[k.key] = 0;
+        spent_usd_[k.key] = 0.0;
+    }
+}
+
+sim_clock::duration sim_state::scaled(double provider_seconds) const {
+    return std::chrono::duration_cast<sim_clock::duration>(
+        std::chrono::duration<double>(provider_seconds * config_.time_scale)
+    );
+}
+
+const key_config* sim_state::find_key(std::string_view key, std::string_view provider) const {
+    for (const auto& k : config_.keys) {
+        if (k.key == key && k.provider == provider) {
+            return &k;
+        }
+    }
+    return nullptr;
+}
+
+double sim_state::uniform(std::uint64_t seq, std::uint64_t stream) const {
+    const auto bits = mix(mix(config_.seed ^ mix(stream)) + seq);
+    return static_cast<double>(bits >> 11) * 0x1.0p-53;  // [0, 1)
+}
+
+std::string sim_state::hex_id(std::uint64_t stream, std::uint64_t n) const {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string id;
+    auto a = mix(mix(config_.seed ^ mix(stream)) + n);
+    auto b = mix(a);
+    for (auto part : {a, b}) {
+        for (int i = 60; i >= 0; i -= 4) {
+            id.push_back(digits[(part >> i) & 0xf]);
+        }
+    }
+    return id;
+}
+
+sim_state::admission sim_state::admit(const key_config& key, double price_usd) {
+    const auto t = now();
+    auto& times = submit_times_[key.key];
+    const auto window = std::chrono::duration_cast<sim_clock::duration>(
+        std::chrono::duration<double>(config_.rate_window_s)
+    );
+    while (!times.empty() && times.front() <= t - window) {
+        times.pop_front();
+    }
+    if (key.requests_per_minute > 0 && static_cast<int>(times.size()) >= key.requests_per_minute) {
+        return admission::rate_limited;
+    }
+    times.push_back(t);
+    if (key.max_concurrency > 0 && in_flight(key.key) >= key.max_concurrency) {
+        return admission::over_concurrency;
+    }
+    if (key.balance_usd && spent_usd_[key.key] + price_usd > *key.balance_usd + 1e-9) {
+        return admission::insufficient_balance;
+    }
+    return admission::accepted;
+}
+
+job& sim_state::accept(job j, std::optional<job_outcome> forced) {
+    j.seq = jobs_.size();
+    j.id = hex_id(stream_job_id, j.seq);
+    j.submitted_wall = std::chrono::system_clock::now();
+    j.submitted = now();
+
+    const auto it = config_.models.find(j.model);
+    const auto& timing = it != config_.models.end() ? it->second : config_.default_timing;
+    // Box-Muller from two seeded uniforms; u1 in (0, 1] keeps the log finite.
+    const double u1 = 1.0 - uniform(j.seq, stream_gen_u1);
+    const double u2 = uniform(j.seq, stream_gen_u2);
+    const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    j.generation_s = round2(std::max(timing.median_s * std::exp(timing.sigma * z), 0.01));
+
+    if (forced) {
+        j.outcome = *forced;
+    } else {
+        const double u = uniform(j.seq, stream_outcome);
+        if (u < config_.moderation_fraction) {
+            j.outcome = job_outcome::moderated;
+        } else if (u < config_.moderation_fraction + config_.fail_fraction) {
+            j.outcome = job_outcome::failure;
+        }
+    }
+    j.reports_succeeded = uniform(j.seq, stream_succeeded) < config_.succeeded_fraction;
+
+    const double queue_s = j.generation_s * config_.created_fraction;
+    j.visible = j.submitted + scaled(config_.visibility_lag_s);
+    j.processing = j.submitted + scaled(queue_s);
+    switch (j.outcome) {
+        case job_outcome::success:
+            j.finishes = j.submitted + scaled(j.generation_s);
+            j.predict_s = round2(j.generation_s - queue_s);
+            break;
+        case job_outcome::failure:
+            // Fails half-way through.
+            j.finishes = j.submitted + scaled(j.generation_s / 2);
+            j.predict_s = round2(j.generation_s / 2 - queue_s);
+            break;
+        case job_outcome::moderated:
+            // The safety checker rejects the input before generation starts.
+            j.finishes = j.processing;
+            j.predict_s = 0;
+            break;
+        case job_outcome::stuck:
+            j.finishes = sim_clock::time_point::max();
+            break;
+    }
+    if (j.outcome == job_outcome::success) {
+        j.output = make_mp4(j.id, j.duration_s);
+        j.output_sha256 = sha256_hex(j.output);
+    }
+
+    spent_usd_[j.key] += j.price_usd;
+    auto& max = max_inflight_[j.key];
+    max = std::max(max, in_flight(j.key) + 1);
+
+    jobs_.push_back(std::move(j));
+    auto& stored = jobs_.back();
+    job_index_.emplace(stored.id, jobs_.size() - 1);
+    return stored;
+}
+
+job* sim_state::find_job(std::string_view id) {
+    const auto it = job_index_.find(id);
+    return it == job_index_.end() ? nullptr : &jobs_[it->second];
+}
+
+job_phase sim_state::phase(const job& j) const {
+    const auto t = now();
+    if (t < j.processing) {
+        return job_phase::created;
+    }
+    if (t < j.finishes) {
+        return job_phase::processing;
+    }
+    return j.outcome == job_outcome::success ? job_phase::completed : job_phase::failed;
+}
+
+int sim_state::in_flight(std::string_view key) const {
+    const auto t = now();
+    return static_cast<int>(std::count_if(jobs_.begin(), jobs_.end(), [&](const job& j) {
+        return j.key == key && t < j.finishes;
+    }));
+}
+
+std::string sim_state::next_request_id() {
+    return hex_id(stream_request_id, request_counter_++);
+}
+
+std::string sim_state::put_media(media_item item) {
+    const auto info = sniff_image(item.bytes);
+    const std::string ext = info ? info->extension : "bin";
+    auto name = hex_id(stream_media_id, media_counter_++) + "." + ext;
+    media_.emplace(name, std::move(item));
+    return name;
+}
+
+const media_item* sim_state::find_media(std::string_view name) const {
+    const auto it = media_.find(name);
+    return it == media_.end() ? nullptr : &it->second;
+}
+
+void sim_state::count_rejection(unsigned status, std::string_view reason) {
+    ++rejected_by_status_[std::to_string(status)];
+    ++rejected_by_reason_[std::string(reason)];
+}
+
+json::value sim_state::ledger_json() const {
+    json::array submissions;
+    for (const auto& j : jobs_) {
+        const auto p = phase(j);
+        json::object s;
+        s["provider"] = j.provider;
+        s["key"] = j.key;
+        s["model"] = j.model;
+        s["id"] = j.id;
+        s["prompt"] = j.prompt;
+        s["image"] = j.image.empty() ? json::value(nullptr) : json::value(j.image);
+        s["image_sha256"] =
+            j.image_sha256.empty() ? json::value(nullptr) : json::value(j.image_sha256);
+        s["duration"] = j.duration_s;
+        s["price_usd"] = j.price_usd;
+        s["submitted_at_ms"] = unix_ms(j.submitted_wall);
+        s["status"] = p == job_phase::completed && j.reports_succeeded ? "succeeded" : to_string(p);
+        s["sha256"] =
+            p == job_phase::completed ? json::value(j.output_sha256) : json::value(nullptr);
+        s["generation_s"] = j.generation_s;
+        s["params"] = j.params;
+        submissions.push_back(std::move(s));
+    }
+    json::object max_inflight;
+    for (const auto& [k, n] : max_inflight_) {
+        max_inflight[k] = n;
+    }
+    json::object spent;
+    for (const auto& [k, v] : spent_usd_) {
+        spent[k] = v;
+    }
+    json::object by_status;
+    for (const auto& [k, n] : rejected_by_status_) {
+        by_status[k] = n;
+    }
+    json::object by_reason;
+    for (const auto& [k, n] : rejected_by_reason_) {
+        by_reason[k] = n;
+    }
+    json::object ledger;
+    ledger["submissions"] = std::move(submissions);
+    ledger["max_inflight"] = std::move(max_inflight);
+    ledger["spent_usd"] = std::move(spent);
+    ledger["rejected"] = std::move(by_status);
+    ledger["rejected_reasons"] = std::move(by_reason);
+    ledger["lag_404"] = lag_404_;
+    ledger["uploads"] = media_.size();
+    return ledger;
+}
+
+}  // namespace shotfarm::simulator

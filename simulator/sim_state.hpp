@@ -1,0 +1,127 @@
+// The simulator's shared state: keys and their limits, the job table, the billing ledger, the
+// media store, a seeded source of randomness and the clock. Provider route files (atlas.cpp,
+// later wavespeed.cpp, ...) read and update it; it knows nothing about any wire format.
+// Single-threaded: used only from the simulator's one io thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "simulator/config.hpp"
+
+namespace shotfarm::simulator {
+
+using sim_clock = std::chrono::steady_clock;
+
+enum class job_outcome { success, failure, moderated, stuck };
+enum class job_phase { created, processing, completed, failed };
+
+std::string_view to_string(job_phase phase);
+
+// One billed generation.
+struct job {
+    std::uint64_t seq = 0;  // 0-based order of acceptance; drives the seeded draws
+    std::string id;
+    std::string provider;
+    std::string key;
+    std::string model;
+    std::string prompt;
+    std::string image;         // as sent (data URLs abbreviated)
+    std::string image_sha256;  // of the image bytes when the simulator could read them
+    int duration_s = 0;
+    double price_usd = 0;
+    boost::json::object params;  // other accepted request fields, echoed in the ledger
+
+    std::chrono::system_clock::time_point submitted_wall;
+    sim_clock::time_point submitted;
+    sim_clock::time_point visible;     // polls before this answer 404
+    sim_clock::time_point processing;  // created -> processing
+    sim_clock::time_point finishes;    // -> terminal (never for `stuck`)
+    double generation_s = 0;           // drawn generation time, provider seconds (unscaled)
+    double predict_s = 0;              // reported metrics.predict_time
+    job_outcome outcome = job_outcome::success;
+    bool reports_succeeded = false;  // success reported as `succeeded` instead of `completed`
+
+    std::string output;  // MP4 bytes
+    std::string output_sha256;
+};
+
+struct media_item {
+    std::string bytes;
+    std::string mime;
+    std::string filename;
+};
+
+class sim_state {
+public:
+    explicit sim_state(sim_config config);
+
+    const sim_config& config() const { return config_; }
+    // "http://127.0.0.1:40123", set once the listener is bound.
+    const std::string& base_url() const { return base_url_; }
+    void set_base_url(std::string url) { base_url_ = std::move(url); }
+
+    sim_clock::time_point now() const { return sim_clock::now(); }
+    // Provider seconds -> wall-clock duration under time_scale.
+    sim_clock::duration scaled(double provider_seconds) const;
+
+    // The configured key for this provider, or nullptr (unknown key, or another provider's).
+    const key_config* find_key(std::string_view key, std::string_view provider) const;
+
+    enum class admission { accepted, rate_limited, over_concurrency, insufficient_balance };
+    // Applies the key's limits to one submit that passed validation. rate_limited: more than
+    // requests_per_minute submits in the last rate_window_s (the attempt is not counted);
+    // otherwise the attempt is counted, then concurrency and balance are checked.
+    admission admit(const key_config& key, double price_usd);
+
+    // Records an accepted submission: draws its timing and outcome, makes its output, bills it.
+    // `forced` overrides the seeded outcome draw (prompt triggers).
+    job& accept(job j, std::optional<job_outcome> forced);
+
+    job* find_job(std::string_view id);
+    job_phase phase(const job& j) const;
+    // Generations of `key` in flight now (created or processing).
+    int in_flight(std::string_view key) const;
+
+    // 32 hex digits, deterministic for a given seed and call order.
+    std::string next_request_id();
+
+    // Stores an upload; returns its file name ("<hex>.<ext>"), served at /_sim/media/<name>.
+    std::string put_media(media_item item);
+    const media_item* find_media(std::string_view name) const;
+
+    // Counts an error answer: by HTTP status and by a short reason ("auth", "rate_limit", ...).
+    void count_rejection(unsigned status, std::string_view reason);
+    void count_lag_404() { ++lag_404_; }
+
+    boost::json::value ledger_json() const;
+
+private:
+    double uniform(std::uint64_t seq, std::uint64_t stream) const;
+    std::string hex_id(std::uint64_t stream, std::uint64_t n) const;
+
+    sim_config config_;
+    std::string base_url_;
+    std::deque<job> jobs_;  // deque: references stay valid as jobs are added
+    std::map<std::string, std::size_t, std::less<>> job_index_;
+    std::map<std::string, std::deque<sim_clock::time_point>, std::less<>> submit_times_;
+    std::map<std::string, int, std::less<>> max_inflight_;
+    std::map<std::string, double, std::less<>> spent_usd_;
+    std::map<std::string, media_item, std::less<>> media_;
+    std::map<std::string, std::uint64_t, std::less<>> rejected_by_status_;
+    std::map<std::string, std::uint64_t, std::less<>> rejected_by_reason_;
+    std::uint64_t lag_404_ = 0;
+    std::uint64_t request_counter_ = 0;
+    std::uint64_t media_counter_ = 0;
+};
+
+}  // namespace shotfarm::simulator
