@@ -15,7 +15,7 @@ foreach(f ${sql_files})
     string(APPEND body "        {${version}, \"${name}\", R\"shotfarm_sql(${sql})shotfarm_sql\"},\n")
 endforeach()
 file(WRITE "${OUTPUT}.tmp" "// Generated from schemas/sql by cmake/embed_migrations.cmake. Do not edit.\n"
-    "#include \"jobs/migrations.hpp\"\n\n"
+    "#include \"jobs/engine/migrations.hpp\"\n\n"
     "namespace shotfarm::jobs {\n\n"
     "const std::vector<pg::migration>& schema_migrations() {\n"
     "    static const std::vector<pg::migration> all = {\n${body}    };\n"

@@ -74,15 +74,10 @@ pipeline::pipeline(
       http_(http),
       metrics_(metrics),
       opts_(std::move(opts)),
-      catalog_(providers::catalog::builtin()),
+      catalog_(make_catalog(cfg)),
       wake_timer_(ex),
       stop_timer_(ex),
       rng_(std::random_device{}()) {
-    for (const auto& [provider_model, usd] : cfg.price_overrides) {
-        for (const auto& a : cfg.accounts) {
-            catalog_.override_price(a.provider, provider_model, usd);
-        }
-    }
     for (const auto& a : cfg.accounts) {
         auto s = std::make_unique<slot>();
         s->acct.name = a.name;

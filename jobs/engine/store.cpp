@@ -113,6 +113,13 @@ json::object spec_of(const shot& s) {
     return o;
 }
 
+// Builds a parameter list outside the co_await expression: GCC 12 cannot keep a braced
+// list's backing array alive across a coroutine suspension ("array used as initializer").
+template <class... Args>
+pg::params params_of(Args&&... args) {
+    return pg::params{pg::param(std::forward<Args>(args))...};
+}
+
 pg::param opt(const std::optional<std::string>& v) { return v ? pg::param(*v) : std::nullopt; }
 
 /// An owner is "host:pid:token". Dead if on this host and the pid no longer exists.
@@ -181,13 +188,13 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
                         "INSERT INTO shots (project, shot_id, spec, spec_hash, source_file) "
                         "VALUES ($1, $2, $3::jsonb, $4, $5) "
                         "ON CONFLICT (project, shot_id) DO NOTHING RETURNING shot_id",
-                        {list.project, s.id, spec, s.spec_hash, list.file.string()}
+                        params_of(list.project, s.id, spec, s.spec_hash, list.file.string())
                     );
                     if (inserted.rows() == 0) {
                         auto existing = co_await c.exec(
                             "SELECT spec_hash, source_file FROM shots "
                             "WHERE project = $1 AND shot_id = $2",
-                            {list.project, s.id}
+                            params_of(list.project, s.id)
                         );
                         if (existing.get(0, 0) != s.spec_hash) {
                             conflicts.push_back(diagnostic{
@@ -218,7 +225,7 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
                             "duration_s, resolution, prompt, image, pin_provider, pin_account) "
                             "VALUES ($1, $2, $3::int, $4::int, $5, $6, $7::int, $8, $9, $10, $11, "
                             "$12) ON CONFLICT (project, shot_id, take) DO NOTHING RETURNING id",
-                            {list.project,
+                            params_of(list.project,
                              s.id,
                              std::to_string(take),
                              std::to_string(s.priority),
@@ -229,14 +236,14 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
                              s.prompt,
                              image,
                              opt(s.provider),
-                             opt(s.account)}
+                             opt(s.account))
                         );
                         if (job.rows() == 1) {
                             ++res.jobs_added;
                             co_await c.exec(
                                 "INSERT INTO job_events (job_id, to_state, detail) "
                                 "VALUES ($1::bigint, 'queued', 'ingested')",
-                                {std::string(job.get(0, 0))}
+                                params_of(std::string(job.get(0, 0)))
                             );
                         }
                     }
@@ -269,7 +276,7 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
                     "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 32 "
                     "FOR UPDATE OF j SKIP LOCKED"
                 ),
-                {project}
+                params_of(project)
             );
             for (int i = 0; i < rows.rows(); ++i) {
                 job_record job = read_job(rows, i);
@@ -284,13 +291,13 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
                     "lease_owner = $6, lease_epoch = lease_epoch + 1, "
                     "lease_expires_at = now() + make_interval(secs => $7::double precision), "
                     "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch, attempts",
-                    {std::to_string(job.id),
+                    params_of(std::to_string(job.id),
                      choice->account,
                      choice->provider,
                      choice->provider_model,
                      std::to_string(choice->price_usd),
                      owner_,
-                     ttl}
+                     ttl)
                 );
                 const std::string from(to_string(job.state));
                 job.state = job_state::submitting;
@@ -306,17 +313,17 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
                     "INSERT INTO attempts (job_id, lease_epoch, account, provider, "
                     "provider_model, price_usd) VALUES ($1::bigint, $2::bigint, $3, $4, $5, "
                     "$6::numeric) RETURNING id",
-                    {std::to_string(job.id),
+                    params_of(std::to_string(job.id),
                      std::to_string(job.lease_epoch),
                      choice->account,
                      choice->provider,
                      choice->provider_model,
-                     std::to_string(choice->price_usd)}
+                     std::to_string(choice->price_usd))
                 );
                 co_await c.exec(
                     "INSERT INTO job_events (job_id, from_state, to_state, detail) "
                     "VALUES ($1::bigint, $2::job_state, 'submitting', $3)",
-                    {std::to_string(job.id), from, "account " + choice->account}
+                    params_of(std::to_string(job.id), from, "account " + choice->account)
                 );
                 co_return claimed_submit{std::move(job), att.get_int(0, 0)};
             }
@@ -367,7 +374,7 @@ asio::awaitable<bool> job_store::record_accepted(
             co_await c.exec(
                 "UPDATE attempts SET outcome = 'accepted', provider_job_id = $2, "
                 "finished_at = now() WHERE id = $1::bigint",
-                {std::to_string(attempt_id), provider_job_id}
+                params_of(std::to_string(attempt_id), provider_job_id)
             );
             auto res = co_await c.exec(
                 "WITH u AS (UPDATE jobs SET state = 'running', provider_job_id = $3, "
@@ -375,7 +382,7 @@ asio::awaitable<bool> job_store::record_accepted(
                 "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
                 "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
                 "SELECT id, 'submitting', 'running', 'provider id ' || $3 FROM u RETURNING job_id",
-                {std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id}
+                params_of(std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id)
             );
             co_return res.rows() == 1;
         }
@@ -398,10 +405,10 @@ asio::awaitable<bool> job_store::record_submit_failure(
             co_await c.exec(
                 "UPDATE attempts SET outcome = $2, http_status = $3::int, message = $4, "
                 "finished_at = now() WHERE id = $1::bigint AND outcome = 'pending'",
-                {std::to_string(attempt_id),
+                params_of(std::to_string(attempt_id),
                  std::string(outcome_name(outcome)),
                  http_status ? pg::param(std::to_string(http_status)) : std::nullopt,
-                 message}
+                 message)
             );
             auto res = co_await c.exec(
                 "WITH u AS (UPDATE jobs SET state = $3::job_state, error = $4, error_class = $5, "
@@ -413,12 +420,12 @@ asio::awaitable<bool> job_store::record_submit_failure(
                 "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
                 "SELECT id, 'submitting', $3::job_state, $5 || ': ' || $4 FROM u "
                 "RETURNING job_id",
-                {std::to_string(job.id),
+                params_of(std::to_string(job.id),
                  std::to_string(job.lease_epoch),
                  std::string(to_string(to)),
                  message,
                  error_class,
-                 seconds_param(delay)}
+                 seconds_param(delay))
             );
             co_return res.rows() == 1;
         }
@@ -426,7 +433,7 @@ asio::awaitable<bool> job_store::record_submit_failure(
 }
 
 asio::awaitable<bool> job_store::record_ready(job_record job, std::string video_url) {
-    co_return co_await transition(
+    return transition(
         std::move(job),
         job_state::downloading,
         ", video_url = $6, ready_at = coalesce(ready_at, now())",
@@ -493,7 +500,7 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
         auto owners = co_await c->exec(
             std::string("SELECT DISTINCT lease_owner FROM jobs WHERE project = $1 AND state IN ") +
                 active_states + " AND lease_owner IS NOT NULL",
-            {project}
+            params_of(project)
         );
         for (int i = 0; i < owners.rows(); ++i) {
             std::string o(owners.get(i, 0));
@@ -516,7 +523,7 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
                     "AND j.lease_owner IS DISTINCT FROM $3 "
                     "ORDER BY j.id FOR UPDATE OF j SKIP LOCKED"
                 ),
-                {project, pg_text_array(dead), owner_}
+                params_of(project, pg_text_array(dead), owner_)
             );
             for (int i = 0; i < rows.rows(); ++i) {
                 job_record job = read_job(rows, i);
@@ -524,7 +531,7 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
                     "UPDATE jobs SET lease_owner = $2, lease_epoch = lease_epoch + 1, "
                     "lease_expires_at = now() + make_interval(secs => $3::double precision), "
                     "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch",
-                    {std::to_string(job.id), owner_, ttl}
+                    params_of(std::to_string(job.id), owner_, ttl)
                 );
                 job.lease_epoch = upd.get_int(0, 0);
                 if (job.state != job_state::submitting) {
@@ -537,19 +544,19 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
                 auto att = co_await c.exec(
                     "SELECT id, provider_job_id FROM attempts WHERE job_id = $1::bigint "
                     "ORDER BY id DESC LIMIT 1",
-                    {std::to_string(job.id)}
+                    params_of(std::to_string(job.id))
                 );
                 if (att.rows() == 1 && !att.is_null(0, 1)) {
                     std::string pid(att.get(0, 1));
                     co_await c.exec(
                         "UPDATE jobs SET state = 'running', provider_job_id = $2, "
                         "accepted_at = coalesce(accepted_at, now()) WHERE id = $1::bigint",
-                        {std::to_string(job.id), pid}
+                        params_of(std::to_string(job.id), pid)
                     );
                     co_await c.exec(
                         "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
                         "($1::bigint, 'submitting', 'running', 'recovered: adopted ' || $2)",
-                        {std::to_string(job.id), pid}
+                        params_of(std::to_string(job.id), pid)
                     );
                     job.state = job_state::running;
                     job.provider_job_id = pid;
@@ -562,19 +569,19 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
                         "UPDATE attempts SET outcome = 'ambiguous', finished_at = now(), "
                         "message = 'daemon stopped while the submit was in flight' "
                         "WHERE id = $1::bigint AND outcome = 'pending'",
-                        {std::string(att.get(0, 0))}
+                        params_of(std::string(att.get(0, 0)))
                     );
                 }
                 co_await c.exec(
                     "UPDATE jobs SET state = $2::job_state, error = 'ambiguous submit: the "
                     "daemon stopped while the request was in flight', "
                     "error_class = 'ambiguous', next_attempt_at = now() WHERE id = $1::bigint",
-                    {std::to_string(job.id), policy_state}
+                    params_of(std::to_string(job.id), policy_state)
                 );
                 co_await c.exec(
                     "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
                     "($1::bigint, 'submitting', $2::job_state, 'recovered: ambiguous submit')",
-                    {std::to_string(job.id), policy_state}
+                    params_of(std::to_string(job.id), policy_state)
                 );
                 ++out.ambiguous;
             }
@@ -589,7 +596,7 @@ asio::awaitable<void> job_store::renew_leases() {
         std::string("UPDATE jobs SET lease_expires_at = now() + make_interval(secs => "
                     "$2::double precision) WHERE lease_owner = $1 AND state IN ") +
             active_states,
-        {owner_, std::to_string(lease_ttl_.count())}
+        params_of(owner_, std::to_string(lease_ttl_.count()))
     );
 }
 
@@ -598,7 +605,7 @@ asio::awaitable<void> job_store::release_leases() {
     co_await c->exec(
         std::string("UPDATE jobs SET lease_expires_at = now() WHERE lease_owner = $1 AND state IN ") +
             active_states,
-        {owner_}
+        params_of(owner_)
     );
 }
 
@@ -621,7 +628,7 @@ asio::awaitable<std::map<job_state, int>> job_store::state_counts(std::string pr
     auto c = co_await pool_.acquire();
     auto r = co_await c->exec(
         "SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state",
-        {project}
+        params_of(project)
     );
     co_return read_counts(r);
 }
@@ -655,7 +662,7 @@ asio::awaitable<std::optional<double>> job_store::seconds_until_due(std::string 
     auto r = co_await c->exec(
         "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) FROM jobs "
         "WHERE project = $1 AND state IN ('queued', 'retry_wait')",
-        {project}
+        params_of(project)
     );
     if (r.rows() == 0 || r.is_null(0, 0)) {
         co_return std::nullopt;
@@ -667,7 +674,7 @@ asio::awaitable<std::vector<job_record>> job_store::jobs_of(std::string project)
     auto c = co_await pool_.acquire();
     auto r = co_await c->exec(
         select_jobs("WHERE j.project = $1 ORDER BY j.shot_id, j.take"),
-        {project}
+        params_of(project)
     );
     std::vector<job_record> out;
     for (int i = 0; i < r.rows(); ++i) {
