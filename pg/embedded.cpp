@@ -290,6 +290,21 @@ PGPing ping(const std::string& conninfo) {
     return PQping((conninfo + " connect_timeout=5").c_str());
 }
 
+// Exists and is not a zombie (a kill -9'd postmaster stays a zombie until its new parent reaps
+// it, and kill(pid, 0) still succeeds on it).
+bool process_running(long pid) {
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        return false;
+    }
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) {
+        return true;  // no procfs: trust kill()
+    }
+    auto paren = line.rfind(')');  // "pid (comm) S ..."; comm may contain spaces
+    return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
 // A postmaster.pid whose process is gone — or whose PID now belongs to some other process (a
 // reused PID after a reboot or container restart) — would make the new postmaster refuse to
 // start. PostgreSQL handles the first case itself; handle the second.
@@ -304,7 +319,7 @@ void remove_stale_lock_files(const fs::path& dir) {
     in.close();
     bool stale = pid <= 0;
     if (!stale) {
-        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        if (!process_running(pid)) {
             stale = true;
         } else {
             std::error_code ec;
@@ -446,7 +461,7 @@ embedded_cluster embedded_cluster::start(fs::path dir, std::string dbname, embed
         std::string options = "-c listen_addresses= -c 'unix_socket_directories=\"" +
                               c.dir_.string() + "\"' -c port=" + std::to_string(port);
         if (!opts.durable) {
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+            options += " -c fsync=off -c full_page_writes=off";
         }
         std::vector<std::string> args{
             (c.bindir_ / "pg_ctl").string(),

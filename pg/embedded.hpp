@@ -17,8 +17,9 @@ namespace shotfarm::pg {
 std::filesystem::path find_server_bindir();
 
 struct embedded_options {
-    // false: initdb --no-sync and fsync/synchronous_commit/full_page_writes off — for throw-away
-    // test clusters only (a crash can lose or corrupt data).
+    // false: initdb --no-sync, fsync=off, full_page_writes=off — for throw-away test clusters.
+    // Commits still reach the kernel before COMMIT returns, so they survive a kill -9 of any
+    // process; only an OS crash or power loss can lose or corrupt data.
     bool durable = true;
 };
 
