@@ -28,8 +28,8 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
 // same model ids, so WaveSpeed's per-model facts stand in where Atlas is silent
 // (PROVIDERS.md §1.2, §1.14, §2.3). Every submit sends `enable_prompt_expansion: false`
 // explicitly (several 2.3 models default it to true): the studio's prompt is sent verbatim.
-// Where two sources disagree on a price the higher one is used, so budgets never under-reserve;
-// config `prices:` overrides any row.
+// Where Atlas and WaveSpeed disagree on a price Atlas's own figure is used (the higher one in
+// every case seen); config `prices:` overrides any row.
 std::vector<offer> atlas_offers() {
     const boost::json::object plain{{"enable_prompt_expansion", false}};
     const boost::json::object fast{{"go_fast", true}, {"enable_prompt_expansion", false}};
@@ -111,10 +111,11 @@ std::vector<offer> atlas_offers() {
     // Hailuo 02 Pro, 1080p, 6 s only (MiniMax: 1080P = 6 s; WaveSpeed's "5 s" is a GAP).
     // T2V: `minimax/hailuo-02/pro` (Atlas schema: duration {6} only, prompt required ≤ 2000) —
     // t2v-pro has no published price. $0.48 per run on WaveSpeed minimax-hailuo-02-pro (§2.10),
-    // $0.48–0.49 in third-party Atlas credit tables (§1.12): $0.49 used.
+    // the one first-party price for this model id; third-party Atlas credit tables say
+    // $0.48–0.49 (§1.12).
     // I2V: `minimax/hailuo-02/i2v-pro` (no duration field), $0.49 per generation on WaveSpeed
     // minimax-hailuo-02-i2v-pro (§2.10); Atlas price GAP.
-    row("hailuo-02-pro", mode::t2v, 6, "1080p", "minimax/hailuo-02/pro", 0.49, plain, true, true);
+    row("hailuo-02-pro", mode::t2v, 6, "1080p", "minimax/hailuo-02/pro", 0.48, plain, true, true);
     row("hailuo-02-pro",
         mode::i2v,
         6,
@@ -135,7 +136,7 @@ std::vector<offer> atlas_offers() {
 
     // Hailuo 2.3 Standard, 768p (one page version says 1080p: GAP), {6,10} s.
     // T2V 6 s $0.28: https://www.atlascloud.ai/models/minimax/hailuo-2.3/t2v-standard/llms.txt
-    // ("per second" there is a template error, §1.12; WaveSpeed charges $0.23 — higher used);
+    // ("per second" there is a template error, §1.12; WaveSpeed charges $0.23: Atlas's own used);
     // 10 s $0.56: WaveSpeed minimax-hailuo-2.3-t2v-standard (§2.10), Atlas GAP.
     // I2V 6 s $0.28 / 10 s $0.56: WaveSpeed minimax-hailuo-2.3-i2v-standard (§2.10), Atlas GAP.
     // prompt optional on i2v-standard (Atlas and WaveSpeed agree).
