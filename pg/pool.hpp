@@ -105,7 +105,14 @@ boost::asio::awaitable<std::optional<attempt_value<T>>> transaction_attempt(
 ) {
     std::optional<attempt_value<T>> value;
     std::exception_ptr failure;
-    co_await conn.exec("BEGIN");
+    try {
+        co_await conn.exec("BEGIN");
+    } catch (const error& e) {
+        if (e.connection_broken() && !last_attempt) {
+            co_return std::nullopt;  // nothing ran yet: safe to try on another connection
+        }
+        throw;
+    }
     try {
         if constexpr (std::is_void_v<T>) {
             co_await f(conn);
@@ -179,7 +186,8 @@ boost::asio::awaitable<std::optional<attempt_value<T>>> transaction_attempt(
 
 // Runs f(connection&) -> awaitable<T> inside BEGIN ... COMMIT on one leased connection.
 // ROLLBACK on exception (rethrown). SQLSTATE 40001/40P01 (from f or from COMMIT) re-runs the
-// whole of f on a fresh transaction, up to 5 attempts in all, with a short growing pause.
+// whole of f on a fresh transaction, up to 5 attempts in all, with a short growing pause; so
+// does a connection found dead at BEGIN. f must therefore be safe to run again.
 // If COMMIT's outcome is unknown (connection lost or the wait abandoned), throws pg::error with
 // connection_broken() true: the caller must re-read to learn what happened.
 // f is stored in this coroutine's frame for its whole run, so a lambda capturing locals of the
