@@ -3,12 +3,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <poll.h>
 #include <random>
-#include <spawn.h>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -17,8 +18,6 @@
 #include <boost/json/parse.hpp>
 
 #include "tests/support/http_call.hpp"
-
-extern char** environ;
 
 namespace shotfarm::testing {
 
@@ -70,10 +69,6 @@ sim_process::sim_process(const std::string& sim_yaml, std::chrono::seconds start
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         throw std::runtime_error("pipe failed");
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-
     const std::string bin = binary().string();
     const std::string config = config_path_.string();
     std::vector<std::string> args_storage{bin, "--listen", "127.0.0.1:0", "--config", config};
@@ -82,13 +77,25 @@ sim_process::sim_process(const std::string& sim_yaml, std::chrono::seconds start
         argv.push_back(a.data());
     }
     argv.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        // Child: only async-signal-safe calls until exec. If the test process dies (crash,
+        // ctest timeout), the simulator is told to stop instead of lingering.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) {
+            ::_exit(127);
+        }
+        ::dup2(fds[1], STDOUT_FILENO);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    const int fork_errno = errno;
     ::close(fds[1]);
-    if (rc != 0) {
+    if (pid_ < 0) {
         ::close(fds[0]);
         std::filesystem::remove(config_path_);
-        throw std::runtime_error("cannot start " + bin + ": " + std::strerror(rc));
+        throw std::runtime_error("cannot start " + bin + ": " + std::strerror(fork_errno));
     }
 
     // Read stdout until the `listening` line, the child's exit, or the deadline.
@@ -114,7 +121,8 @@ sim_process::sim_process(const std::string& sim_yaml, std::chrono::seconds start
         char buf[512];
         const auto got = ::read(fds[0], buf, sizeof buf);
         if (got <= 0) {
-            error = "shotfarm-sim exited before listening (see its stderr above)";
+            error = "shotfarm-sim (" + binary().string() +
+                    ") exited before listening (see its stderr above)";
             break;
         }
         pending.append(buf, static_cast<std::size_t>(got));
