@@ -14,7 +14,9 @@ namespace shotfarm::testing {
 // Writes `sim_yaml` to a temp file, starts `$SHOTFARM_BUILD_DIR/shotfarm-sim --listen
 // 127.0.0.1:0 --config <file>` (fallback: the build dir this library was configured for) and
 // waits, with a deadline, for its `listening` line. The destructor stops it (SIGTERM, then
-// SIGKILL after a grace period) and removes the temp file. Not copyable.
+// SIGKILL after a grace period) and removes the temp file. If the test process dies first, the
+// child gets SIGTERM (PR_SET_PDEATHSIG — which fires when the *thread* that constructed the
+// sim_process exits, so construct it on a thread that outlives its use). Not copyable.
 class sim_process {
 public:
     explicit sim_process(
