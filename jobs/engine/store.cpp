@@ -399,6 +399,11 @@ asio::awaitable<bool> job_store::record_submit_failure(
     std::chrono::milliseconds delay,
     std::string error_class
 ) {
+    // Not inline in the co_await below: GCC 12 destroys a conditional's temporary twice there.
+    pg::param status_param;
+    if (http_status != 0) {
+        status_param = std::to_string(http_status);
+    }
     co_return co_await pg::in_transaction(
         pool_,
         [&](pg::connection& c) -> asio::awaitable<bool> {
@@ -407,7 +412,7 @@ asio::awaitable<bool> job_store::record_submit_failure(
                 "finished_at = now() WHERE id = $1::bigint AND outcome = 'pending'",
                 params_of(std::to_string(attempt_id),
                  std::string(outcome_name(outcome)),
-                 http_status ? pg::param(std::to_string(http_status)) : std::nullopt,
+                 status_param,
                  message)
             );
             auto res = co_await c.exec(

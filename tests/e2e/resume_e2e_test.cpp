@@ -1,0 +1,117 @@
+// kill -9 in the middle of a batch, run again: every job finishes once, no job whose provider id
+// was recorded is submitted again, every file matches its recorded SHA-256.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "tests/e2e/farm_fixture.hpp"
+
+namespace shotfarm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+int count_mp4(const fs::path& dir) {
+    int n = 0;
+    if (!fs::exists(dir)) {
+        return 0;
+    }
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        n += e.path().extension() == ".mp4" ? 1 : 0;
+    }
+    return n;
+}
+
+void kill_mid_batch_and_resume(int kills) {
+    constexpr int shots = 30;
+    farm_options opts;
+    opts.key_concurrency = 4;
+    opts.account_concurrency = 4;
+    farm f(opts);
+    f.write_shotlist(shots);
+
+    for (int k = 0; k < kills; ++k) {
+        auto run = f.start_run("run" + std::to_string(k));
+        // Kill once work is visibly under way: more submissions than before this run and at
+        // least one more finished file, but the batch not done.
+        const std::size_t billed_before = f.billed().size();
+        const int files_before = count_mp4(f.output_dir());
+        ASSERT_TRUE(wait_until(
+            [&] {
+                return f.billed().size() >= billed_before + 4 &&
+                       count_mp4(f.output_dir()) > files_before;
+            },
+            90s
+        )) << run->err();
+        if (count_mp4(f.output_dir()) >= shots) {
+            GTEST_SKIP() << "the batch finished before the kill";
+        }
+        run->signal(SIGKILL);
+        EXPECT_EQ(run->wait(10s), 128 + SIGKILL);
+    }
+
+    // What the database knew at the moment of the last kill.
+    auto before = f.query(
+        "SELECT shot_id, provider_job_id FROM jobs WHERE provider_job_id IS NOT NULL"
+    );
+    std::map<std::string, std::string> id_at_kill;
+    for (const auto& r : before) {
+        id_at_kill[r[0]] = r[1];
+    }
+    ASSERT_FALSE(id_at_kill.empty()) << "the kill should land with jobs in flight";
+
+    ASSERT_EQ(f.run(120s, "final"), 0) << f.read("final", "out") << f.read("final", "err");
+
+    // Ground truth: the simulator's ledger of billed submissions.
+    std::map<std::string, std::vector<json::object>> billed_by_prompt;
+    std::map<std::string, json::object> billed_by_id;
+    for (auto& s : f.billed()) {
+        billed_by_prompt[std::string(s.at("prompt").as_string())].push_back(s);
+        billed_by_id[std::string(s.at("id").as_string())] = s;
+    }
+    auto jobs = f.query(
+        "SELECT shot_id, prompt, state, provider_job_id, output_path, sha256 FROM jobs "
+        "ORDER BY shot_id"
+    );
+    ASSERT_EQ(jobs.size(), static_cast<std::size_t>(shots));
+    auto ambiguous = f.query("SELECT count(*) FROM attempts WHERE outcome = 'ambiguous'");
+    const int ambiguous_attempts = std::stoi(ambiguous[0][0]);
+    int duplicates = 0;
+    for (const auto& j : jobs) {
+        const std::string& shot = j[0];
+        EXPECT_EQ(j[2], "succeeded") << shot;
+        // Every job finished once: one file at its path, matching the recorded hash, which is
+        // the hash of what the provider served for the job's provider id.
+        ASSERT_TRUE(fs::exists(j[4])) << shot;
+        EXPECT_EQ(sha256_of(j[4]), j[5]) << shot;
+        ASSERT_TRUE(billed_by_id.count(j[3])) << shot;
+        EXPECT_EQ(std::string(billed_by_id[j[3]].at("sha256").as_string()), j[5]) << shot;
+        // A job whose provider id was recorded before the kill was polled, never resubmitted.
+        if (auto it = id_at_kill.find(shot); it != id_at_kill.end()) {
+            EXPECT_EQ(j[3], it->second) << shot << " kept its provider id";
+            EXPECT_EQ(billed_by_prompt[j[1]].size(), 1u) << shot << " was submitted again";
+        }
+        duplicates += static_cast<int>(billed_by_prompt[j[1]].size()) - 1;
+    }
+    // The only way to pay twice is a kill inside the ambiguous window (POST sent, id not yet
+    // committed): each such attempt is recorded as ambiguous, and at most one per kill.
+    EXPECT_LE(duplicates, ambiguous_attempts);
+    EXPECT_LE(ambiguous_attempts, kills);
+    EXPECT_EQ(count_mp4(f.output_dir()), shots);
+    for (const auto& e : fs::recursive_directory_iterator(f.output_dir())) {
+        EXPECT_EQ(e.path().filename().string().find(".part"), std::string::npos) << e.path();
+    }
+}
+
+TEST(ResumeE2E, KillNineMidBatchThenResume) { kill_mid_batch_and_resume(1); }
+
+TEST(ResumeE2E, ThreeKillsThenResume) { kill_mid_batch_and_resume(3); }
+
+}  // namespace
+}  // namespace shotfarm::testing
