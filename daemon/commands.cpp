@@ -1,15 +1,15 @@
 #include "daemon/commands.hpp"
 
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <random>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cstdio>
-#include <iomanip>
-#include <iostream>
-#include <random>
 
 #include "daemon/endpoints.hpp"
 #include "jobs/config.hpp"
@@ -59,7 +59,9 @@ std::string money(double usd) {
     return s.str();
 }
 
-void print_summary(const jobs::run_summary& s, const jobs::app_config& cfg, const std::string& project) {
+void print_summary(
+    const jobs::run_summary& s, const jobs::app_config& cfg, const std::string& project
+) {
     int total = 0;
     for (auto [st, n] : s.counts) {
         total += n;
@@ -76,14 +78,16 @@ void print_summary(const jobs::run_summary& s, const jobs::app_config& cfg, cons
     out << "videos: " << fs::absolute(cfg.output_dir / project).string() << "\n";
     bool header = false;
     for (const auto& j : s.jobs) {
-        if (j.state == job_state::succeeded || (!jobs::is_terminal(j.state) && j.state != job_state::held)) {
+        if (j.state == job_state::succeeded ||
+            (!jobs::is_terminal(j.state) && j.state != job_state::held)) {
             continue;
         }
         if (!header) {
             out << "not rendered:\n";
             header = true;
         }
-        out << "  " << j.ref() << " [" << to_string(j.state) << "] " << j.error.value_or("") << "\n";
+        out << "  " << j.ref() << " [" << to_string(j.state) << "] " << j.error.value_or("")
+            << "\n";
     }
     if (s.stopped) {
         out << "stopped before the end: run the same command again to resume.\n";
@@ -119,8 +123,8 @@ asio::awaitable<void> run_pipeline(run_context& ctx) {
         co_return;
     }
     std::cout << "shotfarm: project " << ctx.list.project << ": " << ingested.shots_added
-              << " new shots, " << ingested.jobs_added << " new jobs ("
-              << ingested.shots_unchanged << " shots already known)" << std::endl;
+              << " new shots, " << ingested.jobs_added << " new jobs (" << ingested.shots_unchanged
+              << " shots already known)" << std::endl;
 
     auto opts = jobs::options_from(ctx.cfg, ctx.list.project);
     opts.progress = ctx.args.quiet ? nullptr : &std::cout;
@@ -219,10 +223,7 @@ int run_command(const run_args& args) {
     jobs::run_metrics run_metrics(registry);
     endpoint_state endpoints;
     net::http_server server(
-        ioc.get_executor(),
-        cfg.listen_host,
-        cfg.listen_port,
-        make_endpoints(registry, endpoints)
+        ioc.get_executor(), cfg.listen_host, cfg.listen_port, make_endpoints(registry, endpoints)
     );
     server.start();
     std::cout << "shotfarm: metrics on http://" << cfg.listen_host << ":" << server.port()

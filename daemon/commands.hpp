@@ -8,8 +8,7 @@
 namespace shotfarm::daemon {
 
 int validate_command(
-    const std::filesystem::path& shotlist,
-    const std::optional<std::filesystem::path>& config
+    const std::filesystem::path& shotlist, const std::optional<std::filesystem::path>& config
 );
 
 struct run_args {

@@ -5,7 +5,8 @@ namespace shotfarm::daemon {
 namespace http = boost::beast::http;
 
 net::http_handler make_endpoints(const metrics::registry& registry, const endpoint_state& state) {
-    return [&registry, &state](net::http_request_t req) -> boost::asio::awaitable<net::http_response_t> {
+    return [&registry,
+            &state](net::http_request_t req) -> boost::asio::awaitable<net::http_response_t> {
         net::http_response_t res;
         res.version(req.version());
         res.keep_alive(req.keep_alive());

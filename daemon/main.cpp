@@ -33,8 +33,7 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);  // socket writes report EPIPE instead of killing us
     po::options_description opts;
     opts.add_options()("help,h", "")("version", "")("config", po::value<std::string>())(
-        "log-level",
-        po::value<std::string>()->default_value("info")
+        "log-level", po::value<std::string>()->default_value("info")
     )("quiet", "")("command", po::value<std::string>())("shotlist", po::value<std::string>());
     po::positional_options_description pos;
     pos.add("command", 1).add("shotlist", 1);

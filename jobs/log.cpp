@@ -1,10 +1,11 @@
 #include "jobs/log.hpp"
 
 #include <atomic>
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include <boost/json/serialize.hpp>
 
 namespace shotfarm::jobs {
 
@@ -48,7 +49,9 @@ std::string timestamp() {
 }
 }  // namespace
 
-void set_log_level(log_level min) { min_level = min; }
+void set_log_level(log_level min) {
+    min_level = min;
+}
 
 void log(log_level level, std::string_view event, boost::json::object fields) {
     if (level < min_level.load()) {

@@ -1,8 +1,9 @@
 // Structured logs: one JSON object per line on stderr. Never pass a secret as a field.
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <string_view>
+
+#include <boost/json/object.hpp>
 
 namespace shotfarm::jobs {
 

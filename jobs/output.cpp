@@ -1,25 +1,22 @@
 #include "jobs/output.hpp"
 
-#include <fcntl.h>
-#include <openssl/evp.h>
-#include <unistd.h>
-
 #include <array>
 #include <cstdio>
+#include <fcntl.h>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
+#include <unistd.h>
+
+#include <openssl/evp.h>
 
 namespace shotfarm::jobs {
 
 namespace fs = std::filesystem;
 
 output_paths paths_for(
-    const fs::path& output_dir,
-    const std::string& project,
-    const std::string& shot,
-    int take
+    const fs::path& output_dir, const std::string& project, const std::string& shot, int take
 ) {
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, "_t%02d", take);

@@ -3,10 +3,11 @@
 // provider returned (RELIABILITY.md §5.5).
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+
+#include <boost/json/object.hpp>
 
 namespace shotfarm::jobs {
 

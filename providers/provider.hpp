@@ -2,14 +2,15 @@
 // maps its own wire codes onto. No wire format leaves an adapter.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/json/object.hpp>
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 namespace shotfarm::net {
 class http_client;
@@ -66,7 +67,7 @@ enum class remote_state {
 struct poll_result {
     outcome_class cls = outcome_class::retryable;  ///< of the poll request itself / the failure
     remote_state state = remote_state::pending;
-    std::string status;     ///< the provider's raw status word
+    std::string status;  ///< the provider's raw status word
     std::string video_url;
     std::string message;
     unsigned http_status = 0;

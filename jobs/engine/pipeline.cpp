@@ -1,5 +1,8 @@
 #include "jobs/engine/pipeline.hpp"
 
+#include <iomanip>
+#include <sstream>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,8 +10,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <iomanip>
-#include <sstream>
 
 #include "jobs/log.hpp"
 #include "jobs/output.hpp"
@@ -129,8 +130,7 @@ pipeline::slot* pipeline::slot_for(const std::string& account) {
 }
 
 std::optional<providers::offer> pipeline::offer_for(
-    const job_record& job,
-    const std::string& provider
+    const job_record& job, const std::string& provider
 ) const {
     const auto m = job.mode == "i2v" ? providers::mode::i2v : providers::mode::t2v;
     auto offers = catalog_.find(job.model, m, job.duration_s, provider);
@@ -171,10 +171,7 @@ std::optional<account_choice> pipeline::choose(const job_record& job) {
         return std::nullopt;
     }
     return account_choice{
-        best->acct.name,
-        best->acct.provider,
-        best_offer->provider_model,
-        best_offer->price_usd};
+        best->acct.name, best->acct.provider, best_offer->provider_model, best_offer->price_usd};
 }
 
 bool pipeline::every_account_unusable() const {
@@ -188,23 +185,19 @@ bool pipeline::every_account_unusable() const {
 
 void pipeline::spawn(job_record job, std::int64_t attempt_id) {
     ++active_tasks_;
-    asio::co_spawn(
-        ex_,
-        job_task(std::move(job), attempt_id),
-        [this](std::exception_ptr e) {
-            --active_tasks_;
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    // The job keeps its last recorded state; its lease runs out and recovery
-                    // (this run's or the next) carries on from there.
-                    log(log_level::error, "job.task_failed", {{"error", ex.what()}});
-                }
+    asio::co_spawn(ex_, job_task(std::move(job), attempt_id), [this](std::exception_ptr e) {
+        --active_tasks_;
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                // The job keeps its last recorded state; its lease runs out and recovery
+                // (this run's or the next) carries on from there.
+                log(log_level::error, "job.task_failed", {{"error", ex.what()}});
             }
-            wake();
         }
-    );
+        wake();
+    });
 }
 
 asio::awaitable<bool> pipeline::sleep_or_stop(std::chrono::milliseconds d) {
@@ -260,9 +253,9 @@ asio::awaitable<run_summary> pipeline::run() {
     while (!stop_requested_) {
         // Hand out as many due jobs as the accounts can take right now.
         for (;;) {
-            auto claimed = co_await store_.claim_for_submit(opts_.project, [this](const job_record& j) {
-                return choose(j);
-            });
+            auto claimed = co_await store_.claim_for_submit(
+                opts_.project, [this](const job_record& j) { return choose(j); }
+            );
             if (!claimed) {
                 break;
             }
@@ -298,7 +291,8 @@ asio::awaitable<run_summary> pipeline::run() {
         // frees up, or once a second for progress.
         auto next = std::chrono::milliseconds(1000);
         if (auto due = co_await store_.seconds_until_due(opts_.project)) {
-            next = std::min(next, std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 5));
+            next =
+                std::min(next, std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 5));
         }
         if (!wake_pending_) {
             wake_timer_.expires_after(next);
@@ -452,14 +446,7 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
              {"next_state", to_string(to)},
              {"message", message}});
         co_await store_.record_submit_failure(
-            job,
-            attempt_id,
-            outcome,
-            status,
-            where(job) + ": " + message,
-            to,
-            delay,
-            cls
+            job, attempt_id, outcome, status, where(job) + ": " + message, to, delay, cls
         );
         job.state = to;
     };
@@ -515,7 +502,8 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
         case outcome_class::ok: {
             s.consecutive_429 = 0;
             metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
-            const bool owned = co_await store_.record_accepted(job, attempt_id, res.provider_job_id);
+            const bool owned =
+                co_await store_.record_accepted(job, attempt_id, res.provider_job_id);
             log(log_level::info,
                 "job.accepted",
                 {{"job", job.ref()},
@@ -538,11 +526,8 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
             if (res.http_status == 429) {
                 // Atlas sends no Retry-After: back off this account, exponentially.
                 ++s.consecutive_429;
-                const auto pause = full_jitter(
-                    backoff_policy{1000ms, 60000ms},
-                    s.consecutive_429,
-                    rng_
-                );
+                const auto pause =
+                    full_jitter(backoff_policy{1000ms, 60000ms}, s.consecutive_429, rng_);
                 s.paused_until = clock_type::now() + pause;
                 metrics_.rate_limited.with({provider, s.acct.name}).inc();
             }
@@ -575,8 +560,9 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
                 {{"provider", provider},
                  {"account", s.acct.name},
                  {"reason", res.message},
-                 {"detail", "no more submits to this account in this run; its jobs go to other "
-                            "accounts or wait"}});
+                 {"detail",
+                  "no more submits to this account in this run; its jobs go to other "
+                  "accounts or wait"}});
             co_await fail_attempt(
                 attempt_outcome::rejected,
                 res.http_status,
@@ -759,10 +745,7 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             metrics_.download_seconds.with({provider, "ok"}).observe(secs);
             metrics_.downloaded_bytes.with({provider}).inc(static_cast<double>(dl.bytes));
             co_await store_.record_downloaded(
-                job,
-                paths.video.string(),
-                sha,
-                static_cast<std::int64_t>(dl.bytes)
+                job, paths.video.string(), sha, static_cast<std::int64_t>(dl.bytes)
             );
             job.state = job_state::succeeded;
             log(log_level::info,
@@ -781,7 +764,7 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
         ++failures;
         metrics_.retries.with({expired ? "url_expired" : "download"}).inc();
         const bool give_up = failures >= 5;
-        const job_state to = give_up ? job_state::failed
+        const job_state to = give_up   ? job_state::failed
                              : expired ? job_state::running
                                        : job_state::downloading;
         log(give_up ? log_level::error : log_level::warn,

@@ -3,9 +3,6 @@
 // flight; a dispatcher that hands due jobs to accounts with free capacity.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -15,6 +12,10 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "jobs/backoff.hpp"
 #include "jobs/config.hpp"
@@ -49,8 +50,8 @@ struct run_summary {
     std::map<job_state, int> counts;
     double spend_usd = 0;
     std::vector<job_record> jobs;
-    bool stopped = false;           ///< by a signal, before everything finished
-    bool no_usable_account = false; ///< every account that could serve the rest is paused
+    bool stopped = false;            ///< by a signal, before everything finished
+    bool no_usable_account = false;  ///< every account that could serve the rest is paused
 };
 
 /// Builds pipeline options from the config (the parts that are not per run).
@@ -92,7 +93,8 @@ private:
     boost::asio::awaitable<bool> sleep_or_stop(std::chrono::milliseconds d);
 
     std::optional<account_choice> choose(const job_record& job);
-    std::optional<providers::offer> offer_for(const job_record& job, const std::string& provider) const;
+    std::optional<providers::offer> offer_for(const job_record& job, const std::string& provider)
+        const;
     slot* slot_for(const std::string& account);
     void spawn(job_record job, std::int64_t attempt_id);
     void release_slot(job_record& job, slot& s, bool& held);

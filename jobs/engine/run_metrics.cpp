@@ -32,9 +32,7 @@ run_metrics::run_metrics(metrics::registry& r)
           {"provider", "account"}
       )),
       downloaded_bytes(r.add_counter(
-          "shotfarm_downloaded_bytes_total",
-          "Bytes of verified video downloaded.",
-          {"provider"}
+          "shotfarm_downloaded_bytes_total", "Bytes of verified video downloaded.", {"provider"}
       )),
       submit_seconds(r.add_histogram(
           "shotfarm_submit_request_seconds",

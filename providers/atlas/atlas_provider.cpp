@@ -36,7 +36,8 @@ boost::asio::awaitable<upload_result> atlas_provider::upload_image(std::filesyst
     net::http_request req;
     req.method = http::verb::post;
     req.url = url("/api/v1/model/uploadMedia");
-    req.headers = {{"Authorization", "Bearer " + acct_.api_key}, {"Content-Type", form.content_type}};
+    req.headers = {
+        {"Authorization", "Bearer " + acct_.api_key}, {"Content-Type", form.content_type}};
     req.body = std::move(form.body);
     req.timeout = acct_.submit_timeout;
     auto ex = co_await http_.send(std::move(req));
@@ -50,7 +51,8 @@ boost::asio::awaitable<submit_result> atlas_provider::submit(submit_request sreq
     net::http_request req;
     req.method = http::verb::post;
     req.url = url("/api/v1/model/generateVideo");
-    req.headers = {{"Authorization", "Bearer " + acct_.api_key}, {"Content-Type", "application/json"}};
+    req.headers = {
+        {"Authorization", "Bearer " + acct_.api_key}, {"Content-Type", "application/json"}};
     req.body = submit_body(sreq);
     req.timeout = acct_.submit_timeout;
     auto ex = co_await http_.send(std::move(req));

@@ -17,8 +17,8 @@ std::string error_text(unsigned http_status, const json::value* v) {
     }
     const auto& o = v->as_object();
     for (const char* key : {"msg", "message", "error"}) {
-        if (const auto* m = o.if_contains(key); m != nullptr && m->is_string() &&
-                                                !m->as_string().empty()) {
+        if (const auto* m = o.if_contains(key);
+            m != nullptr && m->is_string() && !m->as_string().empty()) {
             text += ": ";
             text += m->as_string();
             break;

@@ -1,17 +1,17 @@
 #include "tests/e2e/farm_fixture.hpp"
 
+#include <cstdlib>
 #include <fcntl.h>
+#include <fstream>
 #include <signal.h>
+#include <sstream>
+#include <stdexcept>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
 
 #include "jobs/output.hpp"
 #include "pg/connection.hpp"
@@ -43,7 +43,9 @@ fs::path source_dir() {
     return fs::path(dir != nullptr ? dir : SHOTFARM_SOURCE_DIR_DEFAULT);
 }
 
-std::string sha256_of(const fs::path& file) { return jobs::sha256_file(file); }
+std::string sha256_of(const fs::path& file) {
+    return jobs::sha256_file(file);
+}
 
 child::child(
     std::vector<std::string> argv,
@@ -81,7 +83,9 @@ child::~child() {
     }
 }
 
-void child::signal(int sig) const { ::kill(pid_, sig); }
+void child::signal(int sig) const {
+    ::kill(pid_, sig);
+}
 
 bool child::running() {
     if (status_ >= 0) {
@@ -105,8 +109,12 @@ int child::wait(std::chrono::seconds deadline) {
     return status_;
 }
 
-std::string child::out() const { return slurp(out_); }
-std::string child::err() const { return slurp(err_); }
+std::string child::out() const {
+    return slurp(out_);
+}
+std::string child::err() const {
+    return slurp(err_);
+}
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;
@@ -123,7 +131,8 @@ struct farm::db {
     std::optional<pg::embedded_cluster> cluster;
 };
 
-farm::farm(farm_options opts) : dir_(pg_scratch_dir()), opts_(std::move(opts)), db_(std::make_unique<db>()) {
+farm::farm(farm_options opts)
+    : dir_(pg_scratch_dir()), opts_(std::move(opts)), db_(std::make_unique<db>()) {
     std::ostringstream sim;
     sim << "time_scale: " << opts_.time_scale << "\nseed: 7\nkeys:\n"
         << "  - {key: key-a, provider: atlas, max_concurrency: " << opts_.key_concurrency
@@ -145,8 +154,9 @@ farm::farm(farm_options opts) : dir_(pg_scratch_dir()), opts_(std::move(opts)), 
         << "poll_interval_s: 0.1\nmax_poll_interval_s: 0.5\n"
         << "accounts:\n";
     for (const char* name : {"a", "b"}) {
-        cfg << "  - name: atlas-" << name << "\n    provider: atlas\n    base_url: "
-            << sim_->base_url() << "\n    api_key_env: E2E_KEY_" << name
+        cfg << "  - name: atlas-" << name
+            << "\n    provider: atlas\n    base_url: " << sim_->base_url()
+            << "\n    api_key_env: E2E_KEY_" << name
             << "\n    max_concurrency: " << opts_.account_concurrency
             << "\n    requests_per_minute: 1000\n";
     }
@@ -222,20 +232,23 @@ std::vector<std::vector<std::string>> farm::query(const std::string& sql) {
         db_->cluster.emplace(pg::embedded_cluster::start(dir_ / "state" / "pg"));
     }
     const std::string conninfo = db_->cluster->conninfo();
-    return run_coro([](std::string ci, std::string q) -> boost::asio::awaitable<std::vector<std::vector<std::string>>> {
-        pg::connection c(co_await boost::asio::this_coro::executor);
-        co_await c.connect(ci);
-        auto r = co_await c.exec(q);
-        std::vector<std::vector<std::string>> rows;
-        for (int i = 0; i < r.rows(); ++i) {
-            std::vector<std::string> row;
-            for (int j = 0; j < r.columns(); ++j) {
-                row.emplace_back(r.get(i, j));
+    return run_coro(
+        [](std::string ci,
+           std::string q) -> boost::asio::awaitable<std::vector<std::vector<std::string>>> {
+            pg::connection c(co_await boost::asio::this_coro::executor);
+            co_await c.connect(ci);
+            auto r = co_await c.exec(q);
+            std::vector<std::vector<std::string>> rows;
+            for (int i = 0; i < r.rows(); ++i) {
+                std::vector<std::string> row;
+                for (int j = 0; j < r.columns(); ++j) {
+                    row.emplace_back(r.get(i, j));
+                }
+                rows.push_back(std::move(row));
             }
-            rows.push_back(std::move(row));
-        }
-        co_return rows;
-    }(conninfo, sql));
+            co_return rows;
+        }(conninfo, sql)
+    );
 }
 
 std::vector<boost::json::object> farm::billed() {

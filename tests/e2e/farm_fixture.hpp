@@ -2,7 +2,6 @@
 // it), a config and shot list written for the test, and `shotfarm run` as a child process.
 #pragma once
 
-#include <boost/json/value.hpp>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -11,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "tests/support/sim_process.hpp"
 
 namespace shotfarm::testing {
@@ -18,8 +19,12 @@ namespace shotfarm::testing {
 /// A child process with stdout/stderr captured to files.
 class child {
 public:
-    child(std::vector<std::string> argv, std::map<std::string, std::string> env,
-          std::filesystem::path out, std::filesystem::path err);
+    child(
+        std::vector<std::string> argv,
+        std::map<std::string, std::string> env,
+        std::filesystem::path out,
+        std::filesystem::path err
+    );
     ~child();
     child(const child&) = delete;
     child& operator=(const child&) = delete;
@@ -77,7 +82,9 @@ public:
     /// (First stops the test's own handle on the embedded cluster, if query() opened one.)
     std::unique_ptr<child> start_run(const std::string& tag = "run");
     /// Runs it to the end; returns the exit code.
-    int run(std::chrono::seconds deadline = std::chrono::seconds{120}, const std::string& tag = "run");
+    int run(
+        std::chrono::seconds deadline = std::chrono::seconds{120}, const std::string& tag = "run"
+    );
     std::string read(const std::string& tag, const std::string& stream) const;
 
     /// SQL against the daemon's embedded database (adopts the cluster if it is still running).

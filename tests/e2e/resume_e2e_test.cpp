@@ -1,12 +1,12 @@
 // kill -9 in the middle of a batch, run again: every job finishes once, no job whose provider id
 // was recorded is submitted again, every file matches its recorded SHA-256.
-#include <gtest/gtest.h>
-#include <signal.h>
-
-#include <boost/json.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "tests/e2e/farm_fixture.hpp"
 
@@ -57,9 +57,8 @@ void kill_mid_batch_and_resume(int kills) {
     }
 
     // What the database knew at the moment of the last kill.
-    auto before = f.query(
-        "SELECT shot_id, provider_job_id FROM jobs WHERE provider_job_id IS NOT NULL"
-    );
+    auto before =
+        f.query("SELECT shot_id, provider_job_id FROM jobs WHERE provider_job_id IS NOT NULL");
     std::map<std::string, std::string> id_at_kill;
     for (const auto& r : before) {
         id_at_kill[r[0]] = r[1];
@@ -109,9 +108,13 @@ void kill_mid_batch_and_resume(int kills) {
     }
 }
 
-TEST(ResumeE2E, KillNineMidBatchThenResume) { kill_mid_batch_and_resume(1); }
+TEST(ResumeE2E, KillNineMidBatchThenResume) {
+    kill_mid_batch_and_resume(1);
+}
 
-TEST(ResumeE2E, ThreeKillsThenResume) { kill_mid_batch_and_resume(3); }
+TEST(ResumeE2E, ThreeKillsThenResume) {
+    kill_mid_batch_and_resume(3);
+}
 
 }  // namespace
 }  // namespace shotfarm::testing

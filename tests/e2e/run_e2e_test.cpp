@@ -1,12 +1,12 @@
 // shotfarm run end to end: the real binary, the real simulator, an embedded PostgreSQL.
-#include <gtest/gtest.h>
-#include <signal.h>
-
-#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "tests/e2e/farm_fixture.hpp"
 #include "tests/support/http_call.hpp"
@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-std::string str(const json::value& v) { return std::string(v.as_string()); }
+std::string str(const json::value& v) {
+    return std::string(v.as_string());
+}
 
 std::map<std::string, json::object> ledger_by_id(farm& f) {
     std::map<std::string, json::object> out;
@@ -142,8 +144,7 @@ TEST(RunE2E, ServesMetricsHealthAndStopsCleanlyOnSigterm) {
     // Wait until some job is in flight, so the scrape has live series.
     ASSERT_TRUE(wait_until([&] { return !f.billed().empty(); }, 30s));
     EXPECT_TRUE(wait_until(
-        [&] { return http_call(port, boost::beast::http::verb::get, "/readyz").status == 200; },
-        10s
+        [&] { return http_call(port, boost::beast::http::verb::get, "/readyz").status == 200; }, 10s
     ));
     EXPECT_EQ(http_call(port, boost::beast::http::verb::get, "/healthz").status, 200u);
     // Scrape until the series of a busy run are all there (polls start a moment after the

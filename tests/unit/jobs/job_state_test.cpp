@@ -1,10 +1,11 @@
 // The job state machine: which moves the store may make.
-#include <gtest/gtest.h>
+#include "jobs/job_state.hpp"
 
 #include <random>
 
+#include <gtest/gtest.h>
+
 #include "jobs/backoff.hpp"
-#include "jobs/job_state.hpp"
 
 namespace shotfarm::jobs {
 namespace {

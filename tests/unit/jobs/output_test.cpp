@@ -1,10 +1,10 @@
 // Output paths and durable publishing of a downloaded video.
-#include <gtest/gtest.h>
+#include "jobs/output.hpp"
 
 #include <filesystem>
 #include <fstream>
 
-#include "jobs/output.hpp"
+#include <gtest/gtest.h>
 
 namespace shotfarm::jobs {
 namespace {
@@ -31,8 +31,12 @@ TEST(Output, PathsFollowTheContract) {
 
 TEST(Output, Mp4CheckLooksForTheFtypBox) {
     temp_dir d;
-    std::ofstream(d.path / "good.mp4", std::ios::binary)
-        << std::string("\0\0\0\x18" "ftypisom", 12) << "rest";
+    std::ofstream(d.path / "good.mp4", std::ios::binary) << std::string(
+                                                                "\0\0\0\x18"
+                                                                "ftypisom",
+                                                                12
+                                                            )
+                                                         << "rest";
     std::ofstream(d.path / "html.mp4") << "<html>expired</html>";
     std::ofstream(d.path / "short.mp4") << "ftyp";
     EXPECT_TRUE(looks_like_mp4(d.path / "good.mp4"));
@@ -43,7 +47,9 @@ TEST(Output, Mp4CheckLooksForTheFtypBox) {
 
 TEST(Output, Sha256MatchesKnownVectors) {
     EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(
+        sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
     temp_dir d;
     std::ofstream(d.path / "f") << "abc";
     EXPECT_EQ(sha256_file(d.path / "f"), sha256_hex("abc"));

@@ -1,9 +1,8 @@
 // The Atlas Cloud wire format (PROVIDERS.md §1) mapped onto the one error taxonomy.
-#include <gtest/gtest.h>
+#include "providers/atlas/atlas_wire.hpp"
 
 #include <boost/json.hpp>
-
-#include "providers/atlas/atlas_wire.hpp"
+#include <gtest/gtest.h>
 
 namespace shotfarm::providers::atlas {
 namespace {
@@ -33,7 +32,8 @@ TEST(AtlasWire, SubmitBodyIsFlat) {
 }
 
 TEST(AtlasWire, AcceptedSubmitReadsDataId) {
-    auto r = parse_submit(200, R"({"code":200,"data":{"id":"pred_1","status":"created","outputs":null,
+    auto r =
+        parse_submit(200, R"({"code":200,"data":{"id":"pred_1","status":"created","outputs":null,
         "urls":{"get":"https://api.atlascloud.ai/api/v1/model/prediction/pred_1"}}})");
     EXPECT_EQ(r.cls, outcome_class::ok);
     EXPECT_EQ(r.provider_job_id, "pred_1");
@@ -47,29 +47,39 @@ TEST(AtlasWire, A2xxWithoutAnIdIsAmbiguousNotRetryable) {
 }
 
 TEST(AtlasWire, HttpErrorsMapOntoTheTaxonomy) {
-    const std::string body = R"({"code":400,"msg":"duration must be 6","request_id":"r-9","data":null})";
+    const std::string body =
+        R"({"code":400,"msg":"duration must be 6","request_id":"r-9","data":null})";
     auto bad = parse_submit(400, body);
     EXPECT_EQ(bad.cls, outcome_class::rejected_input);
     EXPECT_NE(bad.message.find("duration must be 6"), std::string::npos) << "the provider's words";
     EXPECT_NE(bad.message.find("r-9"), std::string::npos) << "request id for support";
-    EXPECT_EQ(parse_submit(401, R"({"code":401,"msg":"unauthorized"})").cls, outcome_class::account_problem);
+    EXPECT_EQ(
+        parse_submit(401, R"({"code":401,"msg":"unauthorized"})").cls,
+        outcome_class::account_problem
+    );
     EXPECT_EQ(parse_submit(402, "{}").cls, outcome_class::account_problem);
     EXPECT_EQ(parse_submit(403, "{}").cls, outcome_class::account_problem);
     auto limited = parse_submit(429, R"({"code":429,"msg":"rate limit"})");
     EXPECT_EQ(limited.cls, outcome_class::retryable);
     EXPECT_FALSE(limited.retry_after.has_value()) << "Atlas sends no Retry-After";
-    EXPECT_EQ(parse_submit(404, R"({"code":404,"msg":"model not available"})").cls,
-              outcome_class::rejected_input);
+    EXPECT_EQ(
+        parse_submit(404, R"({"code":404,"msg":"model not available"})").cls,
+        outcome_class::rejected_input
+    );
     EXPECT_EQ(parse_submit(413, "{}").cls, outcome_class::rejected_input);
     EXPECT_EQ(parse_submit(500, "{}").cls, outcome_class::ambiguous) << "may have been created";
     EXPECT_EQ(parse_submit(503, "").cls, outcome_class::ambiguous);
 }
 
 TEST(AtlasWire, PollStatuses) {
-    EXPECT_EQ(parse_poll(200, R"({"code":200,"data":{"id":"p","status":"created"}})").state,
-              remote_state::pending);
-    EXPECT_EQ(parse_poll(200, R"({"code":200,"data":{"id":"p","status":"processing"}})").state,
-              remote_state::pending);
+    EXPECT_EQ(
+        parse_poll(200, R"({"code":200,"data":{"id":"p","status":"created"}})").state,
+        remote_state::pending
+    );
+    EXPECT_EQ(
+        parse_poll(200, R"({"code":200,"data":{"id":"p","status":"processing"}})").state,
+        remote_state::pending
+    );
     for (const char* done : {"completed", "succeeded"}) {
         auto r = parse_poll(
             200,
@@ -99,15 +109,18 @@ TEST(AtlasWire, FailedJobsArriveWithHttp200) {
     EXPECT_NE(moderated.message.find("content moderation"), std::string::npos);
     EXPECT_NE(moderated.message.find("1039"), std::string::npos);
 
-    auto nsfw = parse_poll(200, R"({"data":{"status":"failed","error":"x","has_nsfw_contents":[true]}})");
+    auto nsfw =
+        parse_poll(200, R"({"data":{"status":"failed","error":"x","has_nsfw_contents":[true]}})");
     EXPECT_EQ(nsfw.cls, outcome_class::rejected_input);
 
     auto other = parse_poll(200, R"({"data":{"status":"failed","error":"GPU fell over"}})");
     EXPECT_EQ(other.state, remote_state::failed);
     EXPECT_EQ(other.cls, outcome_class::retryable);
     for (const char* s : {"timeout", "cancelled"}) {
-        EXPECT_EQ(parse_poll(200, std::string(R"({"data":{"status":")") + s + "\"}}").state,
-                  remote_state::failed) << s;
+        EXPECT_EQ(
+            parse_poll(200, std::string(R"({"data":{"status":")") + s + "\"}}").state,
+            remote_state::failed
+        ) << s;
     }
 }
 
@@ -128,8 +141,10 @@ TEST(AtlasWire, UploadReadsDownloadUrl) {
     EXPECT_EQ(up.url, "https://atlas-img.example/media/a.png");
     EXPECT_EQ(parse_upload(200, R"({"url":"https://x/y.png"})").url, "https://x/y.png");
     EXPECT_EQ(parse_upload(200, R"({"code":200,"data":{}})").cls, outcome_class::retryable);
-    EXPECT_EQ(parse_upload(400, R"({"code":400,"message":"not an image"})").cls,
-              outcome_class::rejected_input);
+    EXPECT_EQ(
+        parse_upload(400, R"({"code":400,"message":"not an image"})").cls,
+        outcome_class::rejected_input
+    );
     EXPECT_EQ(parse_upload(500, "{}").cls, outcome_class::retryable) << "uploads cost nothing";
 }
 
