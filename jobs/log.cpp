@@ -7,6 +7,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "jobs/json_text.hpp"
+
 namespace shotfarm::jobs {
 
 namespace {
@@ -64,7 +66,7 @@ void log(log_level level, std::string_view event, boost::json::object fields) {
     for (auto& [k, v] : fields) {
         line[k] = std::move(v);
     }
-    std::string text = boost::json::serialize(line);
+    std::string text = to_json_text(line);
     text += '\n';
     std::fwrite(text.data(), 1, text.size(), stderr);
     std::fflush(stderr);

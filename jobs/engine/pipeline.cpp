@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "jobs/json_text.hpp"
 #include "jobs/log.hpp"
 #include "jobs/output.hpp"
 #include "net/http_client.hpp"
@@ -741,7 +742,7 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             side["bytes"] = dl.bytes;
             side["download_seconds"] = secs;
             side["file"] = paths.video.filename().string();
-            write_file_durably(paths.sidecar, json::serialize(side) + "\n");
+            write_file_durably(paths.sidecar, to_json_text(side, 2) + "\n");
             metrics_.download_seconds.with({provider, "ok"}).observe(secs);
             metrics_.downloaded_bytes.with({provider}).inc(static_cast<double>(dl.bytes));
             co_await store_.record_downloaded(
