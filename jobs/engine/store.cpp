@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <initializer_list>
 
 #include "jobs/shotlist.hpp"
 
@@ -163,6 +165,20 @@ std::string pg_text_array(const std::vector<std::string>& items) {
         out += '"';
     }
     return out + "}";
+}
+
+/// Each Phase B/C operation moves a job only out of the one state it is for and only to the
+/// targets it documents (and job_state.hpp allows). The SQL guard alone is not enough: it
+/// compares the row with the caller's record, so a record in the wrong state would pass.
+bool may_move(
+    const job_record& job, job_state from, job_state to, std::initializer_list<job_state> targets
+) {
+    return job.state == from && transition_allowed(from, to) &&
+           std::find(targets.begin(), targets.end(), to) != targets.end();
+}
+
+asio::awaitable<bool> refused() {
+    co_return false;
 }
 
 /// Thrown inside the ingest transaction to roll it back with the conflicts.
@@ -399,6 +415,14 @@ asio::awaitable<bool> job_store::record_submit_failure(
     std::chrono::milliseconds delay,
     std::string error_class
 ) {
+    if (!may_move(
+            job,
+            job_state::submitting,
+            to,
+            {job_state::retry_wait, job_state::failed, job_state::held, job_state::queued}
+        )) {
+        co_return false;
+    }
     // Not inline in the co_await below: GCC 12 destroys a conditional's temporary twice there.
     pg::param status_param;
     if (http_status != 0) {
@@ -438,6 +462,9 @@ asio::awaitable<bool> job_store::record_submit_failure(
 }
 
 asio::awaitable<bool> job_store::record_ready(job_record job, std::string video_url) {
+    if (!may_move(job, job_state::running, job_state::downloading, {job_state::downloading})) {
+        return refused();
+    }
     return transition(
         std::move(job),
         job_state::downloading,
@@ -454,6 +481,11 @@ asio::awaitable<bool> job_store::record_remote_failure(
     std::string message,
     std::string error_class
 ) {
+    if (!may_move(
+            job, job_state::running, to, {job_state::retry_wait, job_state::failed, job_state::held}
+        )) {
+        return refused();
+    }
     return transition(
         std::move(job),
         to,
@@ -471,6 +503,9 @@ asio::awaitable<bool> job_store::record_downloaded(
     std::string sha256,
     std::int64_t bytes
 ) {
+    if (!may_move(job, job_state::downloading, job_state::succeeded, {job_state::succeeded})) {
+        return refused();
+    }
     return transition(
         std::move(job),
         job_state::succeeded,
@@ -486,6 +521,14 @@ asio::awaitable<bool> job_store::record_download_failure(
     job_state to,
     std::string message
 ) {
+    if (!may_move(
+            job,
+            job_state::downloading,
+            to,
+            {job_state::running, job_state::downloading, job_state::failed}
+        )) {
+        return refused();
+    }
     return transition(
         std::move(job),
         to,
