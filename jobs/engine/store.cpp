@@ -707,15 +707,16 @@ asio::awaitable<std::vector<spend_row>> job_store::spend() {
 
 asio::awaitable<std::optional<double>> job_store::seconds_until_due(std::string project) {
     auto c = co_await pool_.acquire();
+    // Not greatest(0, ...) in SQL: greatest ignores NULL, so "no job" would read as "due now".
     auto r = co_await c->exec(
-        "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now())) FROM jobs "
+        "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM jobs "
         "WHERE project = $1 AND state IN ('queued', 'retry_wait')",
         params_of(project)
     );
     if (r.rows() == 0 || r.is_null(0, 0)) {
         co_return std::nullopt;
     }
-    co_return r.get_double(0, 0);
+    co_return std::max(0.0, r.get_double(0, 0));
 }
 
 asio::awaitable<std::vector<job_record>> job_store::jobs_of(std::string project) {
