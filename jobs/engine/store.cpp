@@ -1,13 +1,13 @@
 #include "jobs/engine/store.hpp"
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <initializer_list>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
 
 #include "jobs/shotlist.hpp"
 
@@ -122,7 +122,9 @@ pg::params params_of(Args&&... args) {
     return pg::params{pg::param(std::forward<Args>(args))...};
 }
 
-pg::param opt(const std::optional<std::string>& v) { return v ? pg::param(*v) : std::nullopt; }
+pg::param opt(const std::optional<std::string>& v) {
+    return v ? pg::param(*v) : std::nullopt;
+}
 
 /// An owner is "host:pid:token". Dead if on this host and the pid no longer exists.
 bool owner_is_dead_local_process(const std::string& owner, const std::string& self) {
@@ -241,18 +243,20 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
                             "duration_s, resolution, prompt, image, pin_provider, pin_account) "
                             "VALUES ($1, $2, $3::int, $4::int, $5, $6, $7::int, $8, $9, $10, $11, "
                             "$12) ON CONFLICT (project, shot_id, take) DO NOTHING RETURNING id",
-                            params_of(list.project,
-                             s.id,
-                             std::to_string(take),
-                             std::to_string(s.priority),
-                             s.model,
-                             mode,
-                             std::to_string(s.duration),
-                             opt(s.resolution),
-                             s.prompt,
-                             image,
-                             opt(s.provider),
-                             opt(s.account))
+                            params_of(
+                                list.project,
+                                s.id,
+                                std::to_string(take),
+                                std::to_string(s.priority),
+                                s.model,
+                                mode,
+                                std::to_string(s.duration),
+                                opt(s.resolution),
+                                s.prompt,
+                                image,
+                                opt(s.provider),
+                                opt(s.account)
+                            )
                         );
                         if (job.rows() == 1) {
                             ++res.jobs_added;
@@ -278,20 +282,17 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
 }
 
 asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
-    std::string project,
-    std::function<std::optional<account_choice>(const job_record&)> choose
+    std::string project, std::function<std::optional<account_choice>(const job_record&)> choose
 ) {
     const std::string ttl = std::to_string(lease_ttl_.count());
     co_return co_await pg::in_transaction(
         pool_,
         [&](pg::connection& c) -> asio::awaitable<std::optional<claimed_submit>> {
             auto rows = co_await c.exec(
-                select_jobs(
-                    "WHERE j.project = $1 AND j.state IN ('queued', 'retry_wait') "
-                    "AND j.next_attempt_at <= now() "
-                    "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 32 "
-                    "FOR UPDATE OF j SKIP LOCKED"
-                ),
+                select_jobs("WHERE j.project = $1 AND j.state IN ('queued', 'retry_wait') "
+                            "AND j.next_attempt_at <= now() "
+                            "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 32 "
+                            "FOR UPDATE OF j SKIP LOCKED"),
                 params_of(project)
             );
             for (int i = 0; i < rows.rows(); ++i) {
@@ -307,13 +308,15 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
                     "lease_owner = $6, lease_epoch = lease_epoch + 1, "
                     "lease_expires_at = now() + make_interval(secs => $7::double precision), "
                     "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch, attempts",
-                    params_of(std::to_string(job.id),
-                     choice->account,
-                     choice->provider,
-                     choice->provider_model,
-                     std::to_string(choice->price_usd),
-                     owner_,
-                     ttl)
+                    params_of(
+                        std::to_string(job.id),
+                        choice->account,
+                        choice->provider,
+                        choice->provider_model,
+                        std::to_string(choice->price_usd),
+                        owner_,
+                        ttl
+                    )
                 );
                 const std::string from(to_string(job.state));
                 job.state = job_state::submitting;
@@ -329,12 +332,14 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
                     "INSERT INTO attempts (job_id, lease_epoch, account, provider, "
                     "provider_model, price_usd) VALUES ($1::bigint, $2::bigint, $3, $4, $5, "
                     "$6::numeric) RETURNING id",
-                    params_of(std::to_string(job.id),
-                     std::to_string(job.lease_epoch),
-                     choice->account,
-                     choice->provider,
-                     choice->provider_model,
-                     std::to_string(choice->price_usd))
+                    params_of(
+                        std::to_string(job.id),
+                        std::to_string(job.lease_epoch),
+                        choice->account,
+                        choice->provider,
+                        choice->provider_model,
+                        std::to_string(choice->price_usd)
+                    )
                 );
                 co_await c.exec(
                     "INSERT INTO job_events (job_id, from_state, to_state, detail) "
@@ -349,11 +354,7 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
 }
 
 asio::awaitable<bool> job_store::transition(
-    job_record job,
-    job_state to,
-    std::string extra_sets,
-    pg::params extra,
-    std::string detail
+    job_record job, job_state to, std::string extra_sets, pg::params extra, std::string detail
 ) {
     // One statement: the guarded update and its event row commit together or not at all.
     pg::params p = {
@@ -378,31 +379,26 @@ asio::awaitable<bool> job_store::transition(
 }
 
 asio::awaitable<bool> job_store::record_accepted(
-    job_record job,
-    std::int64_t attempt_id,
-    std::string provider_job_id
+    job_record job, std::int64_t attempt_id, std::string provider_job_id
 ) {
-    co_return co_await pg::in_transaction(
-        pool_,
-        [&](pg::connection& c) -> asio::awaitable<bool> {
-            // The attempt row is keyed by its own id, not the lease: a fenced-out daemon
-            // still records the paid job's id so the new owner adopts it.
-            co_await c.exec(
-                "UPDATE attempts SET outcome = 'accepted', provider_job_id = $2, "
-                "finished_at = now() WHERE id = $1::bigint",
-                params_of(std::to_string(attempt_id), provider_job_id)
-            );
-            auto res = co_await c.exec(
-                "WITH u AS (UPDATE jobs SET state = 'running', provider_job_id = $3, "
-                "accepted_at = now(), updated_at = now() "
-                "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
-                "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
-                "SELECT id, 'submitting', 'running', 'provider id ' || $3 FROM u RETURNING job_id",
-                params_of(std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id)
-            );
-            co_return res.rows() == 1;
-        }
-    );
+    co_return co_await pg::in_transaction(pool_, [&](pg::connection& c) -> asio::awaitable<bool> {
+        // The attempt row is keyed by its own id, not the lease: a fenced-out daemon
+        // still records the paid job's id so the new owner adopts it.
+        co_await c.exec(
+            "UPDATE attempts SET outcome = 'accepted', provider_job_id = $2, "
+            "finished_at = now() WHERE id = $1::bigint",
+            params_of(std::to_string(attempt_id), provider_job_id)
+        );
+        auto res = co_await c.exec(
+            "WITH u AS (UPDATE jobs SET state = 'running', provider_job_id = $3, "
+            "accepted_at = now(), updated_at = now() "
+            "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
+            "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
+            "SELECT id, 'submitting', 'running', 'provider id ' || $3 FROM u RETURNING job_id",
+            params_of(std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id)
+        );
+        co_return res.rows() == 1;
+    });
 }
 
 asio::awaitable<bool> job_store::record_submit_failure(
@@ -428,37 +424,38 @@ asio::awaitable<bool> job_store::record_submit_failure(
     if (http_status != 0) {
         status_param = std::to_string(http_status);
     }
-    co_return co_await pg::in_transaction(
-        pool_,
-        [&](pg::connection& c) -> asio::awaitable<bool> {
-            co_await c.exec(
-                "UPDATE attempts SET outcome = $2, http_status = $3::int, message = $4, "
-                "finished_at = now() WHERE id = $1::bigint AND outcome = 'pending'",
-                params_of(std::to_string(attempt_id),
-                 std::string(outcome_name(outcome)),
-                 status_param,
-                 message)
-            );
-            auto res = co_await c.exec(
-                "WITH u AS (UPDATE jobs SET state = $3::job_state, error = $4, error_class = $5, "
-                "retries = retries + 1, "
-                "next_attempt_at = now() + make_interval(secs => $6::double precision), "
-                "finished_at = CASE WHEN $3::job_state = 'failed' THEN now() END, "
-                "updated_at = now() "
-                "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
-                "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
-                "SELECT id, 'submitting', $3::job_state, $5 || ': ' || $4 FROM u "
-                "RETURNING job_id",
-                params_of(std::to_string(job.id),
-                 std::to_string(job.lease_epoch),
-                 std::string(to_string(to)),
-                 message,
-                 error_class,
-                 seconds_param(delay))
-            );
-            co_return res.rows() == 1;
-        }
-    );
+    co_return co_await pg::in_transaction(pool_, [&](pg::connection& c) -> asio::awaitable<bool> {
+        co_await c.exec(
+            "UPDATE attempts SET outcome = $2, http_status = $3::int, message = $4, "
+            "finished_at = now() WHERE id = $1::bigint AND outcome = 'pending'",
+            params_of(
+                std::to_string(attempt_id),
+                std::string(outcome_name(outcome)),
+                status_param,
+                message
+            )
+        );
+        auto res = co_await c.exec(
+            "WITH u AS (UPDATE jobs SET state = $3::job_state, error = $4, error_class = $5, "
+            "retries = retries + 1, "
+            "next_attempt_at = now() + make_interval(secs => $6::double precision), "
+            "finished_at = CASE WHEN $3::job_state = 'failed' THEN now() END, "
+            "updated_at = now() "
+            "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
+            "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
+            "SELECT id, 'submitting', $3::job_state, $5 || ': ' || $4 FROM u "
+            "RETURNING job_id",
+            params_of(
+                std::to_string(job.id),
+                std::to_string(job.lease_epoch),
+                std::string(to_string(to)),
+                message,
+                error_class,
+                seconds_param(delay)
+            )
+        );
+        co_return res.rows() == 1;
+    });
 }
 
 asio::awaitable<bool> job_store::record_ready(job_record job, std::string video_url) {
@@ -498,10 +495,7 @@ asio::awaitable<bool> job_store::record_remote_failure(
 }
 
 asio::awaitable<bool> job_store::record_downloaded(
-    job_record job,
-    std::string output_path,
-    std::string sha256,
-    std::int64_t bytes
+    job_record job, std::string output_path, std::string sha256, std::int64_t bytes
 ) {
     if (!may_move(job, job_state::downloading, job_state::succeeded, {job_state::succeeded})) {
         return refused();
@@ -517,9 +511,7 @@ asio::awaitable<bool> job_store::record_downloaded(
 }
 
 asio::awaitable<bool> job_store::record_download_failure(
-    job_record job,
-    job_state to,
-    std::string message
+    job_record job, job_state to, std::string message
 ) {
     if (!may_move(
             job,
@@ -642,8 +634,8 @@ asio::awaitable<void> job_store::renew_leases() {
     auto c = co_await pool_.acquire();
     co_await c->exec(
         std::string("UPDATE jobs SET lease_expires_at = now() + make_interval(secs => "
-                    "$2::double precision) WHERE lease_owner = $1 AND state IN ") +
-            active_states,
+                    "$2::double precision) WHERE lease_owner = $1 AND state IN "
+        ) + active_states,
         params_of(owner_, std::to_string(lease_ttl_.count()))
     );
 }
@@ -651,8 +643,8 @@ asio::awaitable<void> job_store::renew_leases() {
 asio::awaitable<void> job_store::release_leases() {
     auto c = co_await pool_.acquire();
     co_await c->exec(
-        std::string("UPDATE jobs SET lease_expires_at = now() WHERE lease_owner = $1 AND state IN ") +
-            active_states,
+        std::string("UPDATE jobs SET lease_expires_at = now() WHERE lease_owner = $1 AND state IN "
+        ) + active_states,
         params_of(owner_)
     );
 }
@@ -675,8 +667,7 @@ std::map<job_state, int> read_counts(const pg::result& r) {
 asio::awaitable<std::map<job_state, int>> job_store::state_counts(std::string project) {
     auto c = co_await pool_.acquire();
     auto r = co_await c->exec(
-        "SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state",
-        params_of(project)
+        "SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state", params_of(project)
     );
     co_return read_counts(r);
 }
@@ -722,8 +713,7 @@ asio::awaitable<std::optional<double>> job_store::seconds_until_due(std::string 
 asio::awaitable<std::vector<job_record>> job_store::jobs_of(std::string project) {
     auto c = co_await pool_.acquire();
     auto r = co_await c->exec(
-        select_jobs("WHERE j.project = $1 ORDER BY j.shot_id, j.take"),
-        params_of(project)
+        select_jobs("WHERE j.project = $1 ORDER BY j.shot_id, j.take"), params_of(project)
     );
     std::vector<job_record> out;
     for (int i = 0; i < r.rows(); ++i) {

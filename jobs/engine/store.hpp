@@ -4,7 +4,6 @@
 // All SQL of the daemon lives in store.cpp.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "jobs/diagnostic.hpp"
 #include "jobs/job_state.hpp"
@@ -108,16 +109,13 @@ public:
     /// Phase A: claims the first due job (priority, then due time) for which `choose`
     /// returns an account, reserves the attempt and moves it to submitting. nullopt if none.
     boost::asio::awaitable<std::optional<claimed_submit>> claim_for_submit(
-        std::string project,
-        std::function<std::optional<account_choice>(const job_record&)> choose
+        std::string project, std::function<std::optional<account_choice>(const job_record&)> choose
     );
 
     /// Phase B: the provider accepted. The attempt keeps the id even if we were fenced out.
     /// Returns false if the job's lease moved on (the new owner will adopt the id).
     boost::asio::awaitable<bool> record_accepted(
-        job_record job,
-        std::int64_t attempt_id,
-        std::string provider_job_id
+        job_record job, std::int64_t attempt_id, std::string provider_job_id
     );
 
     /// A submit that was not accepted: settles the attempt and moves the job on to `to`
@@ -145,16 +143,11 @@ public:
     );
     /// downloading → succeeded with the verified file.
     boost::asio::awaitable<bool> record_downloaded(
-        job_record job,
-        std::string output_path,
-        std::string sha256,
-        std::int64_t bytes
+        job_record job, std::string output_path, std::string sha256, std::int64_t bytes
     );
     /// downloading → running (refresh the URL by polling), downloading (retry) or failed.
     boost::asio::awaitable<bool> record_download_failure(
-        job_record job,
-        job_state to,
-        std::string message
+        job_record job, job_state to, std::string message
     );
 
     /// Takes over this project's in-flight jobs whose owner is gone (lease expired, or a dead
@@ -174,11 +167,7 @@ public:
 
 private:
     boost::asio::awaitable<bool> transition(
-        job_record job,
-        job_state to,
-        std::string extra_sets,
-        pg::params extra,
-        std::string detail
+        job_record job, job_state to, std::string extra_sets, pg::params extra, std::string detail
     );
 
     pg::pool& pool_;
