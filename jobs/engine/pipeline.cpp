@@ -740,8 +740,20 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             side["attempts"] = job.attempts;
             side["sha256"] = sha;
             side["bytes"] = dl.bytes;
-            side["download_seconds"] = secs;
             side["file"] = paths.video.filename().string();
+            json::object timings;
+            if (auto now = co_await store_.get_job(job.id)) {
+                auto opt_text = [](const std::optional<std::string>& t) {
+                    return t ? json::value(*t) : json::value(nullptr);
+                };
+                timings["queued_at"] = opt_text(now->created_at);
+                timings["accepted_at"] = opt_text(now->accepted_at);
+                timings["ready_at"] = opt_text(now->ready_at);
+                timings["generation_seconds"] =
+                    now->generation_seconds ? json::value(*now->generation_seconds) : nullptr;
+            }
+            timings["download_seconds"] = secs;
+            side["timings"] = std::move(timings);
             write_file_durably(paths.sidecar, to_json_text(side, 2) + "\n");
             metrics_.download_seconds.with({provider, "ok"}).observe(secs);
             metrics_.downloaded_bytes.with({provider}).inc(static_cast<double>(dl.bytes));

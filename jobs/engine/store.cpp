@@ -34,7 +34,11 @@ constexpr const char* job_columns = R"(
     (SELECT count(*) FROM attempts a
       WHERE a.job_id = j.id AND a.outcome IN ('accepted', 'ambiguous')),
     coalesce(extract(epoch FROM now() - j.accepted_at), 0),
-    j.output_path, j.sha256, j.error)";
+    j.output_path, j.sha256, j.error,
+    to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    to_char(j.accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    to_char(j.ready_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    extract(epoch FROM j.ready_at - j.accepted_at))";
 
 constexpr const char* active_states = "('submitting', 'running', 'downloading')";
 
@@ -69,6 +73,13 @@ job_record read_job(const pg::result& r, int row) {
     j.output_path = r.get_opt(row, c++);
     j.sha256 = r.get_opt(row, c++);
     j.error = r.get_opt(row, c++);
+    j.created_at = r.get_opt(row, c++);
+    j.accepted_at = r.get_opt(row, c++);
+    j.ready_at = r.get_opt(row, c++);
+    if (!r.is_null(row, c)) {
+        j.generation_seconds = r.get_double(row, c);
+    }
+    ++c;
     return j;
 }
 
@@ -720,6 +731,16 @@ asio::awaitable<std::vector<job_record>> job_store::jobs_of(std::string project)
         out.push_back(read_job(r, i));
     }
     co_return out;
+}
+
+asio::awaitable<std::optional<job_record>> job_store::get_job(std::int64_t id) {
+    auto c = co_await pool_.acquire();
+    auto r =
+        co_await c->exec(select_jobs("WHERE j.id = $1::bigint"), params_of(std::to_string(id)));
+    if (r.rows() == 0) {
+        co_return std::nullopt;
+    }
+    co_return read_job(r, 0);
 }
 
 }  // namespace shotfarm::jobs

@@ -52,6 +52,11 @@ struct job_record {
     std::optional<std::string> output_path;
     std::optional<std::string> sha256;
     std::optional<std::string> error;
+    // Timestamps (UTC, ISO 8601) from the database clock.
+    std::optional<std::string> created_at;
+    std::optional<std::string> accepted_at;
+    std::optional<std::string> ready_at;
+    std::optional<double> generation_seconds;  ///< ready_at - accepted_at
 
     /// "project/shot/tNN" for messages.
     std::string ref() const;
@@ -164,6 +169,8 @@ public:
     /// Seconds until the next queued/retry_wait job of the project is due (nullopt: none).
     boost::asio::awaitable<std::optional<double>> seconds_until_due(std::string project);
     boost::asio::awaitable<std::vector<job_record>> jobs_of(std::string project);
+    /// One job as stored now (nullopt if there is no such id).
+    boost::asio::awaitable<std::optional<job_record>> get_job(std::int64_t id);
 
 private:
     boost::asio::awaitable<bool> transition(
