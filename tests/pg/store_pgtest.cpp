@@ -96,7 +96,7 @@ asio::awaitable<std::vector<std::string>> events_of(pg::pool& pool, std::int64_t
     co_return out;
 }
 
-// One column of a job row, as text ("" for NULL, see is_null variants below).
+// One column of a job row as text (nullopt for NULL).
 asio::awaitable<std::optional<std::string>> job_field(
     pg::pool& pool, std::int64_t job_id, std::string column
 ) {
@@ -220,7 +220,7 @@ protected:
         pg::migrate(conninfo_, jobs::schema_migrations());
     }
 
-    // Runs body(pool, store) on a fresh io_context; the store's owner is "test:1:a".
+    // Runs body(pool, store) on a fresh io_context; the store's owner is owner_.
     template <class Body>
     void run(Body body) {
         run_coro([&]() -> asio::awaitable<void> {
