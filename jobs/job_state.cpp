@@ -53,8 +53,10 @@ bool transition_allowed(job_state from, job_state to) noexcept {
     }
     switch (from) {
         case js::queued:
-        case js::retry_wait:
             return to == js::submitting || to == js::queued;
+        case js::retry_wait:
+            // running: a submit ruled ambiguous turned out accepted (its late id is adopted).
+            return to == js::submitting || to == js::queued || to == js::running;
         case js::submitting:
             // accepted | transient/ambiguous (resubmit) | rejected input | ambiguous (hold) |
             // account problem before anything was billed

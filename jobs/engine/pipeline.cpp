@@ -385,6 +385,16 @@ asio::awaitable<void> pipeline::report_progress(bool force) {
 
 // ---- one job --------------------------------------------------------------------------------
 
+job_state pipeline::lost_lease(const job_record& job) {
+    // Another daemon took the job over (our lease expired): stop working on it. The returned
+    // state is local only; it is never written.
+    log(log_level::warn,
+        "job.fenced",
+        {{"job", job.ref()},
+         {"detail", "the job's lease moved to another owner; leaving it to them"}});
+    return job_state::canceled;
+}
+
 void pipeline::release_slot(job_record& job, slot& s, bool& held) {
     if (held) {
         held = false;
@@ -446,10 +456,10 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
              {"class", cls},
              {"next_state", to_string(to)},
              {"message", message}});
-        co_await store_.record_submit_failure(
+        const bool owned = co_await store_.record_submit_failure(
             job, attempt_id, outcome, status, where(job) + ": " + message, to, delay, cls
         );
-        job.state = to;
+        job.state = owned ? to : lost_lease(job);
     };
     if (!offer) {
         co_await fail_attempt(
@@ -514,13 +524,8 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
                  {"price_usd", job.price_usd}});
             job.provider_job_id = res.provider_job_id;
             job.seconds_since_accepted = 0;
-            job.state = job_state::running;
-            if (!owned) {
-                // Fenced out: the id is on the attempt row and the new lease owner adopts it.
-                // Stop working on the job (this state is local only, never written).
-                log(log_level::warn, "job.fenced", {{"job", job.ref()}});
-                job.state = job_state::canceled;
-            }
+            // Fenced out: the id is on the attempt row and the new lease owner adopts it.
+            job.state = owned ? job_state::running : lost_lease(job);
             co_return;
         }
         case outcome_class::retryable: {
@@ -617,7 +622,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         );
 
         if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
-            co_await store_.record_remote_failure(
+            const bool owned = co_await store_.record_remote_failure(
                 job,
                 job_state::held,
                 0ms,
@@ -625,7 +630,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                     " s (provider id " + *job.provider_job_id + ")",
                 "stuck"
             );
-            job.state = job_state::held;
+            job.state = owned ? job_state::held : lost_lease(job);
             co_return;
         }
         if (res.state == remote_state::failed) {
@@ -643,14 +648,14 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
             if (to == job_state::retry_wait) {
                 metrics_.retries.with({"remote_failed"}).inc();
             }
-            co_await store_.record_remote_failure(
+            const bool owned = co_await store_.record_remote_failure(
                 job,
                 to,
                 backoff_delay(job.retries),
                 where(job) + ": " + res.message,
                 moderated ? "rejected_input" : "remote_failed"
             );
-            job.state = to;
+            job.state = owned ? to : lost_lease(job);
             co_return;
         }
         if (res.cls != outcome_class::ok) {
@@ -672,7 +677,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 break;
             case remote_state::not_found:
                 if (since_accepted() > static_cast<double>(opts_.not_found_grace.count())) {
-                    co_await store_.record_remote_failure(
+                    const bool owned = co_await store_.record_remote_failure(
                         job,
                         job_state::held,
                         0ms,
@@ -680,17 +685,18 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                             " (" + res.message + ")",
                         "lost"
                     );
-                    job.state = job_state::held;
+                    job.state = owned ? job_state::held : lost_lease(job);
                     co_return;
                 }
                 interval = std::min(interval, opts_.poll_interval);
                 break;
-            case remote_state::succeeded:
+            case remote_state::succeeded: {
                 metrics_.generation_seconds.with({provider, job.model}).observe(since_accepted());
-                co_await store_.record_ready(job, res.video_url);
+                const bool owned = co_await store_.record_ready(job, res.video_url);
                 job.video_url = res.video_url;
-                job.state = job_state::downloading;
+                job.state = owned ? job_state::downloading : lost_lease(job);
                 co_return;
+            }
             case remote_state::failed:
                 break;  // handled above
         }
@@ -757,10 +763,10 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             write_file_durably(paths.sidecar, to_json_text(side, 2) + "\n");
             metrics_.download_seconds.with({provider, "ok"}).observe(secs);
             metrics_.downloaded_bytes.with({provider}).inc(static_cast<double>(dl.bytes));
-            co_await store_.record_downloaded(
+            const bool owned = co_await store_.record_downloaded(
                 job, paths.video.string(), sha, static_cast<std::int64_t>(dl.bytes)
             );
-            job.state = job_state::succeeded;
+            job.state = owned ? job_state::succeeded : lost_lease(job);
             log(log_level::info,
                 "job.succeeded",
                 {{"job", job.ref()},
@@ -788,8 +794,10 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
              {"next_state", to_string(to)},
              {"message", problem}});
         if (to != job_state::downloading) {
-            co_await store_.record_download_failure(job, to, where(job) + ": download: " + problem);
-            job.state = to;
+            const bool owned = co_await store_.record_download_failure(
+                job, to, where(job) + ": download: " + problem
+            );
+            job.state = owned ? to : lost_lease(job);
             co_return;
         }
         if (!co_await sleep_or_stop(backoff_delay(failures))) {

@@ -98,6 +98,7 @@ private:
     slot* slot_for(const std::string& account);
     void spawn(job_record job, std::int64_t attempt_id);
     void release_slot(job_record& job, slot& s, bool& held);
+    job_state lost_lease(const job_record& job);
     void wake();
     std::string where(const job_record& job) const;
     std::chrono::milliseconds backoff_delay(int retry);

@@ -408,7 +408,31 @@ asio::awaitable<bool> job_store::record_accepted(
             "SELECT id, 'submitting', 'running', 'provider id ' || $3 FROM u RETURNING job_id",
             params_of(std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id)
         );
-        co_return res.rows() == 1;
+        if (res.rows() == 1) {
+            co_return true;
+        }
+        // Fenced out. If the new owner ruled this submit ambiguous and has not sent another
+        // one yet, the id we hold is the job's generation: adopt it rather than pay again. The
+        // lease is left expired so that recovery picks the job up for polling.
+        auto cur = co_await c.exec(
+            "SELECT state FROM jobs WHERE id = $1::bigint AND provider_job_id IS NULL FOR UPDATE",
+            params_of(std::to_string(job.id))
+        );
+        const auto state = cur.rows() == 1 ? parse_job_state(cur.get(0, 0)) : std::nullopt;
+        if (state && (*state == job_state::retry_wait || *state == job_state::held)) {
+            co_await c.exec(
+                "UPDATE jobs SET state = 'running', provider_job_id = $2, accepted_at = now(), "
+                "error = NULL, error_class = NULL, lease_expires_at = now(), updated_at = now() "
+                "WHERE id = $1::bigint",
+                params_of(std::to_string(job.id), provider_job_id)
+            );
+            co_await c.exec(
+                "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
+                "($1::bigint, $2::job_state, 'running', 'adopted late provider id ' || $3)",
+                params_of(std::to_string(job.id), std::string(to_string(*state)), provider_job_id)
+            );
+        }
+        co_return false;
     });
 }
 

@@ -850,6 +850,41 @@ TEST_F(StoreTest, AFencedOutOwnerCannotSettleAttemptsOrMoveTheJobAfterRecovery) 
     });
 }
 
+// The old owner's POST was accepted after the new owner had ruled it ambiguous (lease expired
+// mid-request) but before the new owner resubmitted: the late id is adopted, not paid again.
+TEST_F(StoreTest, ALateAcceptedIdAfterAnAmbiguousRulingIsAdoptedNotPaidAgain) {
+    run([](pg::pool& pool, jobs::job_store& store) -> asio::awaitable<void> {
+        std::vector<jobs::shot> shots{make_shot("s1")};
+        auto list = make_list(shots);
+        co_await store.ingest(list);
+        const auto pick = always("acc-a");
+        auto old_claim = co_await store.claim_for_submit(project, pick);
+        CO_ASSERT_TRUE(old_claim);
+        co_await sql(pool, "UPDATE jobs SET lease_expires_at = now() - interval '1 second'");
+        jobs::job_store other(pool, "host-b:2:b", 60s);
+        std::string proj = project;
+        auto rec = co_await other.recover(proj, false);
+        EXPECT_EQ(rec.ambiguous, 1);
+        EXPECT_EQ(co_await job_field(pool, old_claim->job.id, "state"), "retry_wait");
+
+        const std::string pred = "pred-late";
+        EXPECT_FALSE(co_await store.record_accepted(old_claim->job, old_claim->attempt_id, pred))
+            << "still fenced: the job is not the old owner's any more";
+        EXPECT_EQ(co_await job_field(pool, old_claim->job.id, "state"), "running");
+        EXPECT_EQ(co_await job_field(pool, old_claim->job.id, "provider_job_id"), "pred-late");
+        EXPECT_EQ(co_await attempt_field(pool, old_claim->attempt_id, "outcome"), "accepted");
+
+        // Nothing is left to submit; the next recovery polls the adopted generation.
+        auto again = co_await other.claim_for_submit(proj, pick);
+        EXPECT_FALSE(again.has_value());
+        jobs::job_store third(pool, "host-c:3:c", 60s);
+        auto rec2 = co_await third.recover(proj, false);
+        CO_ASSERT_TRUE(rec2.resume.size() == 1u);
+        EXPECT_EQ(rec2.resume[0].state, job_state::running);
+        EXPECT_EQ(rec2.resume[0].provider_job_id, "pred-late");
+    });
+}
+
 // ---- running / downloading transitions --------------------------------------------------------
 
 TEST_F(StoreTest, HappyPathRunningToDownloadingToSucceeded) {

@@ -44,10 +44,14 @@ TEST(JobState, AJobWithAProviderIdIsNeverSubmittedAgainDirectly) {
 
 TEST(JobState, NothingSkipsTheSubmitStep) {
     for (job_state from : {job_state::queued, job_state::retry_wait}) {
-        for (job_state to : {job_state::running, job_state::downloading, job_state::succeeded}) {
+        for (job_state to : {job_state::downloading, job_state::succeeded}) {
             EXPECT_FALSE(transition_allowed(from, to)) << to_string(from) << "->" << to_string(to);
         }
     }
+    EXPECT_FALSE(transition_allowed(job_state::queued, job_state::running));
+    // The one way back to running without a new submit: adopting the late id of a submit that
+    // had been ruled ambiguous.
+    EXPECT_TRUE(transition_allowed(job_state::retry_wait, job_state::running));
     EXPECT_FALSE(transition_allowed(job_state::submitting, job_state::succeeded));
     EXPECT_FALSE(transition_allowed(job_state::submitting, job_state::downloading));
     EXPECT_FALSE(transition_allowed(job_state::running, job_state::succeeded));
