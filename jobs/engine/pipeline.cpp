@@ -186,14 +186,17 @@ bool pipeline::every_account_unusable() const {
 
 void pipeline::spawn(job_record job, std::int64_t attempt_id) {
     ++active_tasks_;
-    asio::co_spawn(ex_, job_task(std::move(job), attempt_id), [this](std::exception_ptr e) {
+    const std::int64_t id = job.id;
+    busy_.insert(id);
+    asio::co_spawn(ex_, job_task(std::move(job), attempt_id), [this, id](std::exception_ptr e) {
         --active_tasks_;
+        busy_.erase(id);
         if (e) {
             try {
                 std::rethrow_exception(e);
             } catch (const std::exception& ex) {
-                // The job keeps its last recorded state; its lease runs out and recovery
-                // (this run's or the next) carries on from there.
+                // The job keeps its last recorded state; the periodic recovery picks it
+                // up again from there (an interrupted submit counts as ambiguous).
                 log(log_level::error, "job.task_failed", {{"error", ex.what()}});
             }
         }
@@ -221,32 +224,8 @@ asio::awaitable<run_summary> pipeline::run() {
         metrics_.spend_usd.with({row.account, row.provider, row.model}).inc(row.usd);
     }
 
-    auto rec = co_await store_.recover(opts_.project, opts_.hold_ambiguous);
-    if (rec.ambiguous > 0 || rec.adopted > 0 || !rec.resume.empty()) {
-        log(log_level::info,
-            "pipeline.recovered",
-            {{"project", opts_.project},
-             {"resumed", rec.resume.size()},
-             {"adopted", rec.adopted},
-             {"ambiguous", rec.ambiguous}});
-    }
-    for (int i = 0; i < rec.ambiguous; ++i) {
-        metrics_.retries.with({"ambiguous_after_restart"}).inc();
-    }
-    for (auto& job : rec.resume) {
-        if (job.account) {
-            if (slot* s = slot_for(*job.account); s != nullptr) {
-                if (occupies_provider(job.state)) {
-                    ++s->inflight;
-                }
-                spawn(std::move(job), 0);
-                continue;
-            }
-        }
-        log(log_level::error,
-            "job.unknown_account",
-            {{"job", job.ref()}, {"account", job.account.value_or("")}});
-    }
+    co_await recover();
+    auto last_recovery = clock_type::now();
 
     asio::co_spawn(ex_, heartbeat(), asio::detached);
 
@@ -269,6 +248,10 @@ asio::awaitable<run_summary> pipeline::run() {
             spawn(std::move(claimed->job), claimed->attempt_id);
         }
         co_await report_progress(false);
+        if (clock_type::now() - last_recovery >= recovery_period) {
+            co_await recover();
+            last_recovery = clock_type::now();
+        }
 
         auto counts = co_await store_.state_counts(opts_.project);
         int unfinished = 0;
@@ -322,6 +305,38 @@ asio::awaitable<run_summary> pipeline::run() {
         summary.spend_usd += row.usd;
     }
     co_return summary;
+}
+
+asio::awaitable<void> pipeline::recover() {
+    std::vector<std::int64_t> busy(busy_.begin(), busy_.end());
+    auto rec = co_await store_.recover_orphans(opts_.project, opts_.hold_ambiguous, busy);
+    if (rec.ambiguous > 0 || rec.adopted > 0 || !rec.resume.empty()) {
+        log(log_level::info,
+            "pipeline.recovered",
+            {{"project", opts_.project},
+             {"resumed", rec.resume.size()},
+             {"adopted", rec.adopted},
+             {"ambiguous", rec.ambiguous}});
+    }
+    for (const auto& [provider, account] : rec.ambiguous_at) {
+        metrics_.ambiguous.with({provider, account}).inc();
+        metrics_.retries.with({"ambiguous_recovered"}).inc();
+    }
+    for (auto& job : rec.resume) {
+        slot* s = job.account ? slot_for(*job.account) : nullptr;
+        if (s == nullptr) {
+            log(log_level::error,
+                "job.unknown_account",
+                {{"job", job.ref()},
+                 {"account", job.account.value_or("")},
+                 {"detail", "the job's account is not in this config; it stays as it is"}});
+            continue;
+        }
+        if (occupies_provider(job.state)) {
+            ++s->inflight;
+        }
+        spawn(std::move(job), 0);
+    }
 }
 
 asio::awaitable<void> pipeline::heartbeat() {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <ostream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,9 @@ private:
     boost::asio::awaitable<void> poll_step(job_record& job, slot& s);
     boost::asio::awaitable<void> download_step(job_record& job, slot& s);
     boost::asio::awaitable<void> heartbeat();
+    /// Takes over in-flight jobs nobody works on (dead owners, expired leases, our own failed
+    /// tasks) and spawns tasks to carry them on.
+    boost::asio::awaitable<void> recover();
     boost::asio::awaitable<void> report_progress(bool force);
     boost::asio::awaitable<bool> sleep_or_stop(std::chrono::milliseconds d);
 
@@ -117,6 +121,8 @@ private:
     bool wake_pending_ = false;
     bool stop_requested_ = false;
     int active_tasks_ = 0;
+    std::set<std::int64_t> busy_;  ///< ids of jobs a task of ours works on
+    static constexpr std::chrono::seconds recovery_period{5};
     std::mt19937_64 rng_;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_progress_{};

@@ -567,6 +567,18 @@ asio::awaitable<bool> job_store::record_download_failure(
 }
 
 asio::awaitable<recovered> job_store::recover(std::string project, bool hold_ambiguous) {
+    return recover_impl(std::move(project), hold_ambiguous, false, std::vector<std::int64_t>{});
+}
+
+asio::awaitable<recovered> job_store::recover_orphans(
+    std::string project, bool hold_ambiguous, std::vector<std::int64_t> busy
+) {
+    return recover_impl(std::move(project), hold_ambiguous, true, std::move(busy));
+}
+
+asio::awaitable<recovered> job_store::recover_impl(
+    std::string project, bool hold_ambiguous, bool take_own, std::vector<std::int64_t> busy
+) {
     // Owners of this project's in-flight jobs that are dead processes on this host: their
     // leases need not run out before we carry on (a restart after kill -9).
     std::vector<std::string> dead;
@@ -586,6 +598,12 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
     }
     const std::string ttl = std::to_string(lease_ttl_.count());
     const std::string policy_state = hold_ambiguous ? "held" : "retry_wait";
+    std::string busy_ids = "{";
+    for (std::size_t i = 0; i < busy.size(); ++i) {
+        busy_ids += (i ? "," : "") + std::to_string(busy[i]);
+    }
+    busy_ids += "}";
+    const std::string take_own_param = take_own ? "true" : "false";
     co_return co_await pg::in_transaction(
         pool_,
         [&](pg::connection& c) -> asio::awaitable<recovered> {
@@ -593,12 +611,14 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
             auto rows = co_await c.exec(
                 select_jobs(
                     std::string("WHERE j.project = $1 AND j.state IN ") + active_states +
-                    " AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
-                    "OR j.lease_owner = ANY($2::text[])) "
-                    "AND j.lease_owner IS DISTINCT FROM $3 "
+                    " AND ((j.lease_owner IS DISTINCT FROM $3 "
+                    "       AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
+                    "            OR j.lease_owner = ANY($2::text[]))) "
+                    "  OR ($4::boolean AND j.lease_owner = $3 "
+                    "      AND NOT (j.id = ANY($5::bigint[])))) "
                     "ORDER BY j.id FOR UPDATE OF j SKIP LOCKED"
                 ),
-                params_of(project, pg_text_array(dead), owner_)
+                params_of(project, pg_text_array(dead), owner_, take_own_param, busy_ids)
             );
             for (int i = 0; i < rows.rows(); ++i) {
                 job_record job = read_job(rows, i);
@@ -659,6 +679,7 @@ asio::awaitable<recovered> job_store::recover(std::string project, bool hold_amb
                     params_of(std::to_string(job.id), policy_state)
                 );
                 ++out.ambiguous;
+                out.ambiguous_at.emplace_back(job.provider.value_or(""), job.account.value_or(""));
             }
             co_return out;
         }

@@ -89,7 +89,8 @@ enum class attempt_outcome { ambiguous, rejected, not_sent };
 struct recovered {
     std::vector<job_record> resume;  ///< now ours, in running or downloading: poll/download
     int ambiguous = 0;               ///< submitting jobs without an id (resolved per policy)
-    int adopted = 0;                 ///< submitting jobs whose id had been recorded
+    std::vector<std::pair<std::string, std::string>> ambiguous_at;  ///< their {provider, account}
+    int adopted = 0;  ///< submitting jobs whose id had been recorded
 };
 
 struct spend_row {
@@ -158,6 +159,12 @@ public:
     /// Takes over this project's in-flight jobs whose owner is gone (lease expired, or a dead
     /// process on this host). `hold_ambiguous` picks the policy for submits without an id.
     boost::asio::awaitable<recovered> recover(std::string project, bool hold_ambiguous);
+    /// The same, and also this daemon's own in-flight jobs that no task of it works on any
+    /// more (`busy` lists the ids that have one): a step that failed on an exception, or a
+    /// late provider id adopted after an ambiguous ruling. Called periodically while running.
+    boost::asio::awaitable<recovered> recover_orphans(
+        std::string project, bool hold_ambiguous, std::vector<std::int64_t> busy
+    );
 
     boost::asio::awaitable<void> renew_leases();
     boost::asio::awaitable<void> release_leases();
@@ -173,6 +180,9 @@ public:
     boost::asio::awaitable<std::optional<job_record>> get_job(std::int64_t id);
 
 private:
+    boost::asio::awaitable<recovered> recover_impl(
+        std::string project, bool hold_ambiguous, bool take_own, std::vector<std::int64_t> busy
+    );
     boost::asio::awaitable<bool> transition(
         job_record job, job_state to, std::string extra_sets, pg::params extra, std::string detail
     );

@@ -885,6 +885,38 @@ TEST_F(StoreTest, ALateAcceptedIdAfterAnAmbiguousRulingIsAdoptedNotPaidAgain) {
     });
 }
 
+// While running, a daemon also recovers its *own* in-flight jobs that no task works on any more
+// (a step died on an exception), but never one a task of it is busy with.
+TEST_F(StoreTest, RecoverOrphansTakesOurOwnIdleJobsButNotBusyOnes) {
+    run([](pg::pool& pool, jobs::job_store& store) -> asio::awaitable<void> {
+        std::vector<jobs::shot> shots{make_shot("s1"), make_shot("s2"), make_shot("s3")};
+        auto list = make_list(shots);
+        co_await store.ingest(list);
+        std::string proj = project;
+        auto a = co_await to_running(store, proj, "pred-a");
+        auto b = co_await to_running(store, proj, "pred-b");
+        const auto pick = always("acc-a");
+        auto c = co_await store.claim_for_submit(proj, pick);  // submitting, no id yet
+        CO_ASSERT_TRUE(c);
+
+        auto plain = co_await store.recover(proj, false);
+        EXPECT_TRUE(plain.resume.empty()) << "recover() never takes our own live leases";
+        EXPECT_EQ(plain.ambiguous, 0);
+
+        std::vector<std::int64_t> busy{a.id};
+        auto rec = co_await store.recover_orphans(proj, false, busy);
+        CO_ASSERT_TRUE(rec.resume.size() == 1u);
+        EXPECT_EQ(rec.resume[0].id, b.id);
+        EXPECT_EQ(rec.resume[0].lease_epoch, b.lease_epoch + 1) << "re-claimed: a new epoch";
+        EXPECT_EQ(rec.ambiguous, 1) << "the orphaned submit";
+        CO_ASSERT_TRUE(rec.ambiguous_at.size() == 1u);
+        EXPECT_EQ(rec.ambiguous_at[0].second, "acc-a");
+        EXPECT_EQ(co_await job_field(pool, c->job.id, "state"), "retry_wait");
+        EXPECT_EQ(co_await job_field(pool, a.id, "lease_epoch"), std::to_string(a.lease_epoch))
+            << "the busy job was left alone";
+    });
+}
+
 // ---- running / downloading transitions --------------------------------------------------------
 
 TEST_F(StoreTest, HappyPathRunningToDownloadingToSucceeded) {
