@@ -746,6 +746,7 @@ private:
             a.name = *v;
         }
         if (auto v = required_string(n, path, "provider")) {
+            *v = providers::canonical_provider(*v);
             if (!cat.has_provider(*v)) {
                 std::string known;
                 for (const auto& p : cat.providers()) {

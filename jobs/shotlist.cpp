@@ -276,6 +276,7 @@ private:
         get(f.resolution, "resolution", false, true);
         get(f.takes, "takes", true, false);
         get(f.provider, "provider", false, true);
+        f.provider.text = providers::canonical_provider(f.provider.text);
         get(f.account, "account", false, true);
         get(f.priority, "priority", true, false);
 

@@ -366,4 +366,16 @@ bool catalog::has_provider_model(
     });
 }
 
+std::string canonical_provider(std::string_view name) {
+    if (name == "atlascloud") {
+        return "atlas";
+    }
+    return std::string(name);
+}
+
+const std::vector<std::string>& provider_aliases() {
+    static const std::vector<std::string> aliases{"atlascloud"};
+    return aliases;
+}
+
 }  // namespace shotfarm::providers

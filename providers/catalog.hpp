@@ -13,6 +13,12 @@
 
 namespace shotfarm::providers {
 
+/// The catalog's name for a provider written in a config or shot list: `atlascloud` (the name
+/// later contracts use) is accepted for `atlas`. Other names are returned unchanged.
+std::string canonical_provider(std::string_view name);
+/// Accepted alternative spellings of provider names (see canonical_provider).
+const std::vector<std::string>& provider_aliases();
+
 /// Text-to-video (prompt only) or image-to-video (first-frame image + optional prompt).
 enum class mode { t2v, i2v };
 

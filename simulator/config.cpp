@@ -83,6 +83,9 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
             k.key = scalar<std::string>(kv.second, path);
         } else if (name == "provider") {
             k.provider = scalar<std::string>(kv.second, path);
+            if (k.provider == "atlascloud") {
+                k.provider = "atlas";  // the name later contracts use
+            }
         } else if (name == "max_concurrency") {
             k.max_concurrency = scalar<int>(kv.second, path);
         } else if (name == "requests_per_minute") {

@@ -137,7 +137,7 @@ farm::farm(farm_options opts)
     sim << "time_scale: " << opts_.time_scale << "\nseed: 7\nkeys:\n"
         << "  - {key: key-a, provider: atlas, max_concurrency: " << opts_.key_concurrency
         << ", requests_per_minute: 1000}\n"
-        << "  - {key: key-b, provider: atlas, max_concurrency: " << opts_.key_concurrency
+        << "  - {key: key-b, provider: atlascloud, max_concurrency: " << opts_.key_concurrency
         << ", requests_per_minute: 1000}\n"
         << "models:\n";
     for (const char* m :
@@ -154,9 +154,10 @@ farm::farm(farm_options opts)
         << "poll_interval_s: 0.1\nmax_poll_interval_s: 0.5\n"
         << "accounts:\n";
     for (const char* name : {"a", "b"}) {
+        // Both spellings of the provider: `atlas`, and `atlascloud` (later contracts' name).
         cfg << "  - name: atlas-" << name
-            << "\n    provider: atlas\n    base_url: " << sim_->base_url()
-            << "\n    api_key_env: E2E_KEY_" << name
+            << "\n    provider: " << (std::string(name) == "a" ? "atlas" : "atlascloud")
+            << "\n    base_url: " << sim_->base_url() << "\n    api_key_env: E2E_KEY_" << name
             << "\n    max_concurrency: " << opts_.account_concurrency
             << "\n    requests_per_minute: 1000\n";
     }

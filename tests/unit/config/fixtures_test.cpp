@@ -149,7 +149,11 @@ TEST_F(fixtures_test, schemas_list_exactly_what_the_catalog_has) {
     EXPECT_EQ(
         strings(defs.at("model").at("enum")), std::set<std::string>(models.begin(), models.end())
     );
-    const auto providers = cat.providers();
+    // Provider names, plus the accepted alternative spellings (atlascloud for atlas).
+    auto providers = cat.providers();
+    providers.insert(
+        providers.end(), providers::provider_aliases().begin(), providers::provider_aliases().end()
+    );
     EXPECT_EQ(
         strings(defs.at("provider").at("enum")),
         std::set<std::string>(providers.begin(), providers.end())
