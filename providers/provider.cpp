@@ -2,7 +2,10 @@
 
 #include <stdexcept>
 
+#include "providers/aimlapi/aimlapi_provider.hpp"
 #include "providers/atlas/atlas_provider.hpp"
+#include "providers/minimax/minimax_provider.hpp"
+#include "providers/wavespeed/wavespeed_provider.hpp"
 
 namespace shotfarm::providers {
 
@@ -25,6 +28,15 @@ std::string_view to_string(outcome_class c) noexcept {
 std::unique_ptr<provider> make_provider(const account& acct, net::http_client& http) {
     if (acct.provider == "atlas") {
         return std::make_unique<atlas::atlas_provider>(acct, http);
+    }
+    if (acct.provider == "wavespeed") {
+        return std::make_unique<wavespeed::wavespeed_provider>(acct, http);
+    }
+    if (acct.provider == "aimlapi") {
+        return std::make_unique<aimlapi::aimlapi_provider>(acct, http);
+    }
+    if (acct.provider == "minimax") {
+        return std::make_unique<minimax::minimax_provider>(acct, http);
     }
     throw std::invalid_argument("unknown provider '" + acct.provider + "'");
 }

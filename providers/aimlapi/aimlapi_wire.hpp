@@ -1,0 +1,34 @@
+// AI/ML API wire format (PROVIDERS.md §3), the current universal video endpoint, as pure
+// functions. Answers are bare objects; errors are {message, path, requestId, statusCode, …}.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "providers/provider.hpp"
+
+namespace shotfarm::providers::aimlapi {
+
+/// "/v2/video/generations".
+inline constexpr std::string_view submit_path = "/v2/video/generations";
+
+/// "/v2/video/generations?generation_id=<id, percent-encoded>" (ids look like
+/// "349865017168125:minimax/hailuo-2.3").
+std::string poll_path(std::string_view generation_id);
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters (A-Z a-z 0-9 - . _ ~).
+std::string percent_encode(std::string_view s);
+
+/// {model, prompt, image_url?, duration?, ...extra (resolution, enhance_prompt, …)}.
+std::string submit_body(const submit_request& req);
+
+/// Maps a submit response onto a submit_result; the id is `generation_id`.
+submit_result parse_submit(unsigned http_status, std::string_view body);
+
+/// Maps a generation GET onto a poll_result (`status`, `video.url`, `error.message`).
+poll_result parse_poll(unsigned http_status, std::string_view body);
+
+/// The class of an HTTP error status for a submit that reached AI/ML API (403 = no credits).
+outcome_class classify_status(unsigned http_status);
+
+}  // namespace shotfarm::providers::aimlapi

@@ -1,0 +1,30 @@
+// WaveSpeedAI wire format (PROVIDERS.md §2) as pure functions: the model path is the URL, the
+// body is flat JSON, every answer is a {code, message, data} envelope.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "providers/provider.hpp"
+
+namespace shotfarm::providers::wavespeed {
+
+/// "/api/v3/<provider_model>", e.g. "/api/v3/minimax/hailuo-02/fast".
+std::string submit_path(std::string_view provider_model);
+
+/// "/api/v3/predictions/<id>/result".
+std::string poll_path(std::string_view provider_job_id);
+
+/// The flat body: {prompt?, image?, duration?, ...extra}. No model field: it is in the path.
+std::string submit_body(const submit_request& req);
+
+/// Maps a submit response (status + body) onto a submit_result; the id is `data.id`.
+submit_result parse_submit(unsigned http_status, std::string_view body);
+
+/// Maps a result GET onto a poll_result (`data.status`, `data.outputs[0]`, `data.error`).
+poll_result parse_poll(unsigned http_status, std::string_view body);
+
+/// The class of an HTTP error status (or envelope `code`) for a submit that reached WaveSpeed.
+outcome_class classify_status(unsigned http_status);
+
+}  // namespace shotfarm::providers::wavespeed
