@@ -1,0 +1,268 @@
+// The WaveSpeed, AI/ML API and MiniMax adapters' I/O over real loopback HTTP: the requests they
+// send (method, path, query, auth, body) and how they chain them (MiniMax query → retrieve).
+// A scripted net::http_server plays the provider; the wire mapping itself is in *_wire_test.
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "providers/provider.hpp"
+#include "tests/support/run_coro.hpp"
+
+namespace shotfarm::providers {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+struct seen_request {
+    http::verb method;
+    std::string target;
+    std::string authorization;
+    std::string body;
+};
+
+struct script {
+    std::deque<std::pair<unsigned, std::string>> answers;  // status, JSON body
+    std::vector<seen_request> seen;
+};
+
+asio::awaitable<net::http_response_t> serve(std::shared_ptr<script> s, net::http_request_t req) {
+    s->seen.push_back(
+        {req.method(),
+         std::string(req.target()),
+         std::string(req[http::field::authorization]),
+         req.body()}
+    );
+    net::http_response_t res;
+    res.version(11);
+    if (s->answers.empty()) {
+        res.result(http::status::internal_server_error);
+    } else {
+        res.result(s->answers.front().first);
+        res.body() = s->answers.front().second;
+        s->answers.pop_front();
+    }
+    res.set(http::field::content_type, "application/json");
+    res.prepare_payload();
+    co_return res;
+}
+
+// One provider account against a scripted loopback server.
+class AdapterHttp : public ::testing::Test {
+protected:
+    void SetUp() override {
+        script_ = std::make_shared<script>();
+        auto s = script_;
+        server_ = std::make_unique<net::http_server>(
+            ioc_.get_executor(),
+            "127.0.0.1",
+            0,
+            [s](net::http_request_t r) { return serve(s, std::move(r)); }
+        );
+        server_->start();
+        client_ = std::make_unique<net::http_client>(ioc_.get_executor());
+    }
+
+    std::unique_ptr<provider> make(const std::string& name) {
+        account acct;
+        acct.name = name + "-1";
+        acct.provider = name;
+        acct.base_url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/";
+        acct.api_key = "sk-test";
+        acct.submit_timeout = std::chrono::seconds(10);
+        acct.poll_timeout = std::chrono::seconds(10);
+        return make_provider(acct, *client_);
+    }
+
+    // Runs one adapter call to completion, then stops the server so the loop ends.
+    template <class T>
+    T run(asio::awaitable<T> call) {
+        auto* server = server_.get();
+        auto wrapped = [](asio::awaitable<T> c, net::http_server* srv) -> asio::awaitable<T> {
+            T result = co_await std::move(c);
+            srv->stop();
+            co_return result;
+        };
+        return shotfarm::testing::run_coro(ioc_, wrapped(std::move(call), server));
+    }
+
+    void answer(unsigned status, std::string body) {
+        script_->answers.emplace_back(status, std::move(body));
+    }
+
+    asio::io_context ioc_;
+    std::shared_ptr<script> script_;
+    std::unique_ptr<net::http_server> server_;
+    std::unique_ptr<net::http_client> client_;
+};
+
+submit_request sample_request(std::string model) {
+    submit_request r;
+    r.provider_model = std::move(model);
+    r.prompt = "a lighthouse at dusk";
+    r.image_url = "data:image/png;base64,iVBORw0KGgo=";
+    r.duration = 6;
+    r.extra_params["resolution"] = "768P";
+    return r;
+}
+
+TEST(MakeProvider, KnowsAllFourNames) {
+    asio::io_context ioc;
+    net::http_client client(ioc.get_executor());
+    for (const std::string name : {"atlas", "wavespeed", "aimlapi", "minimax"}) {
+        account acct;
+        acct.provider = name;
+        acct.base_url = "http://127.0.0.1:9";
+        auto p = make_provider(acct, client);
+        ASSERT_NE(p, nullptr);
+        EXPECT_EQ(p->name(), name);
+    }
+    account other;
+    other.provider = "fal";
+    EXPECT_THROW(make_provider(other, client), std::invalid_argument);
+}
+
+TEST_F(AdapterHttp, WavespeedSubmitsToTheModelPath) {
+    auto p = make("wavespeed");
+    answer(200, R"({"code":200,"message":"success","data":{"id":"pred_1","status":"created"}})");
+    auto sub = run(p->submit(sample_request("minimax/hailuo-02/fast")));
+    ASSERT_EQ(sub.cls, outcome_class::ok) << sub.message;
+    EXPECT_EQ(sub.provider_job_id, "pred_1");
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(script_->seen[0].method, http::verb::post);
+    EXPECT_EQ(script_->seen[0].target, "/api/v3/minimax/hailuo-02/fast");
+    EXPECT_EQ(script_->seen[0].authorization, "Bearer sk-test");
+    auto body = json::parse(script_->seen[0].body).as_object();
+    EXPECT_EQ(body.at("image").as_string(), "data:image/png;base64,iVBORw0KGgo=");
+    EXPECT_FALSE(body.contains("model"));
+}
+
+TEST_F(AdapterHttp, WavespeedPollReadsOutputs) {
+    auto p = make("wavespeed");
+    answer(
+        200,
+        R"({"code":200,"data":{"id":"pred_1","status":"completed","outputs":["https://cdn/x.mp4"]}})"
+    );
+    auto polled = run(p->poll("pred_1"));
+    EXPECT_EQ(polled.state, remote_state::succeeded);
+    EXPECT_EQ(polled.video_url, "https://cdn/x.mp4");
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(script_->seen[0].method, http::verb::get);
+    EXPECT_EQ(script_->seen[0].target, "/api/v3/predictions/pred_1/result");
+}
+
+TEST_F(AdapterHttp, AimlapiPollsWithAnEncodedGenerationId) {
+    auto p = make("aimlapi");
+    answer(200, R"({"id":"1:minimax/hailuo-2.3","status":"generating"})");
+    auto polled = run(p->poll("1:minimax/hailuo-2.3"));
+    EXPECT_EQ(polled.cls, outcome_class::ok);
+    EXPECT_EQ(polled.state, remote_state::pending);
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(
+        script_->seen[0].target, "/v2/video/generations?generation_id=1%3Aminimax%2Fhailuo-2.3"
+    );
+    EXPECT_EQ(script_->seen[0].authorization, "Bearer sk-test");
+}
+
+TEST_F(AdapterHttp, AimlapiSubmitOutOfCredits) {
+    auto p = make("aimlapi");
+    answer(403, R"({"message":"You've run out of credits.","statusCode":403})");
+    auto sub = run(p->submit(sample_request("minimax/hailuo-2.3")));
+    EXPECT_EQ(sub.cls, outcome_class::account_problem);
+    EXPECT_EQ(sub.http_status, 403u);
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(script_->seen[0].target, "/v2/video/generations");
+    auto body = json::parse(script_->seen[0].body).as_object();
+    EXPECT_EQ(body.at("image_url").as_string(), "data:image/png;base64,iVBORw0KGgo=");
+    EXPECT_EQ(body.at("resolution").as_string(), "768P");
+}
+
+TEST_F(AdapterHttp, MinimaxSuccessRetrievesTheDownloadUrl) {
+    auto p = make("minimax");
+    answer(
+        200,
+        R"({"task_id":"t1","status":"Success","file_id":"f 1","base_resp":{"status_code":0,"status_msg":"success"}})"
+    );
+    answer(
+        200,
+        R"({"file":{"file_id":"f 1","download_url":"https://cdn.minimax/out.mp4"},"base_resp":{"status_code":0}})"
+    );
+    auto polled = run(p->poll("t1"));
+    EXPECT_EQ(polled.cls, outcome_class::ok) << polled.message;
+    EXPECT_EQ(polled.state, remote_state::succeeded);
+    EXPECT_EQ(polled.video_url, "https://cdn.minimax/out.mp4");
+    ASSERT_EQ(script_->seen.size(), 2u);
+    EXPECT_EQ(script_->seen[0].target, "/v1/query/video_generation?task_id=t1");
+    EXPECT_EQ(script_->seen[1].method, http::verb::get);
+    EXPECT_EQ(script_->seen[1].target, "/v1/files/retrieve?file_id=f%201");
+    EXPECT_EQ(script_->seen[1].authorization, "Bearer sk-test");
+}
+
+TEST_F(AdapterHttp, MinimaxFailedRetrieveIsAPendingRetryablePoll) {
+    auto p = make("minimax");
+    answer(
+        200, R"({"task_id":"t1","status":"Success","file_id":"f1","base_resp":{"status_code":0}})"
+    );
+    answer(502, "");
+    auto polled = run(p->poll("t1"));
+    EXPECT_EQ(polled.cls, outcome_class::retryable);
+    EXPECT_EQ(polled.state, remote_state::pending);
+    EXPECT_TRUE(polled.video_url.empty());
+    EXPECT_EQ(script_->seen.size(), 2u);
+}
+
+TEST_F(AdapterHttp, MinimaxPendingDoesNotRetrieve) {
+    auto p = make("minimax");
+    answer(
+        200, R"({"task_id":"t1","status":"Queueing","file_id":"","base_resp":{"status_code":0}})"
+    );
+    auto polled = run(p->poll("t1"));
+    EXPECT_EQ(polled.state, remote_state::pending);
+    EXPECT_EQ(script_->seen.size(), 1u);
+}
+
+TEST_F(AdapterHttp, MinimaxBusinessErrorInA200) {
+    auto p = make("minimax");
+    answer(
+        200,
+        R"({"task_id":"","base_resp":{"status_code":1008,"status_msg":"insufficient balance"}})"
+    );
+    auto sub = run(p->submit(sample_request("MiniMax-Hailuo-02")));
+    EXPECT_EQ(sub.cls, outcome_class::account_problem);
+    EXPECT_NE(sub.message.find("insufficient balance"), std::string::npos);
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(script_->seen[0].target, "/v1/video_generation");
+    auto body = json::parse(script_->seen[0].body).as_object();
+    EXPECT_EQ(body.at("first_frame_image").as_string(), "data:image/png;base64,iVBORw0KGgo=");
+}
+
+TEST_F(AdapterHttp, RefusedConnectionBeforeSendingIsRetryable) {
+    const std::string names[] = {"wavespeed", "aimlapi", "minimax"};
+    server_->stop();
+    ioc_.restart();
+    ioc_.run();  // let the server close its acceptor
+    for (const auto& name : names) {
+        account acct;
+        acct.provider = name;
+        acct.base_url = "http://127.0.0.1:" + std::to_string(server_->port());
+        acct.api_key = "k";
+        auto p = make_provider(acct, *client_);
+        auto sub = shotfarm::testing::run_coro(ioc_, p->submit(sample_request("m")));
+        EXPECT_EQ(sub.cls, outcome_class::retryable) << name << ": " << sub.message;
+        auto polled = shotfarm::testing::run_coro(ioc_, p->poll("x"));
+        EXPECT_EQ(polled.cls, outcome_class::retryable) << name;
+    }
+}
+
+}  // namespace
+}  // namespace shotfarm::providers
