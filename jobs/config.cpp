@@ -913,24 +913,28 @@ private:
         for (const auto& kv : n) {
             const std::string& id = kv.first.Scalar();
             const std::string key = "prices." + id;
-            const auto slash = id.find('/');
-            const std::string provider = slash == std::string::npos ? "" : id.substr(0, slash);
-            const std::string model = slash == std::string::npos ? "" : id.substr(slash + 1);
-            if (!cat.has_provider_model(provider, model)) {
-                std::string example;
-                for (const auto& o : cat.all()) {
-                    if (o.provider_model == id) {
-                        example = o.provider + "/" + o.provider_model;
-                        break;
+            if (!cat.has_price_key(id)) {
+                // A provider model without its provider, or without the resolution it is sold
+                // at (AI/ML API and MiniMax take the resolution as a body field).
+                std::string no_provider;
+                std::string no_resolution;
+                for (const auto& k : cat.price_keys()) {
+                    if (k.substr(k.find('/') + 1) == id) {
+                        no_provider += (no_provider.empty() ? "'" : " or '") + k + "'";
+                    } else if (k.rfind(id + ":", 0) == 0) {
+                        no_resolution += (no_resolution.empty() ? "'" : " or '") + k + "'";
                     }
                 }
                 reader_.error(
                     kv.first,
                     key,
-                    example.empty()
-                        ? "unknown provider model; write '<provider>/<provider model>', e.g. "
-                          "'atlas/minimax/hailuo-02/fast'"
-                        : "name the provider too: '" + example + "'"
+                    !no_provider.empty() ? "name the provider too: " + no_provider
+                    : !no_resolution.empty()
+                        ? "this provider takes the resolution as a parameter; name it too: " +
+                              no_resolution
+                        : "unknown provider model; write '<provider>/<provider "
+                          "model>[:<resolution>]', e.g. 'atlas/minimax/hailuo-02/fast' or "
+                          "'minimax/MiniMax-Hailuo-02:768P'"
                 );
                 continue;
             }
@@ -941,7 +945,7 @@ private:
                     int seconds = 0;
                     const auto [ptr, ec] = std::from_chars(d.data(), d.data() + d.size(), seconds);
                     if (ec != std::errc{} || std::string_view{ptr} != "s" ||
-                        !cat.has_provider_model(provider, model, seconds)) {
+                        !cat.has_price_key(id, seconds)) {
                         reader_.error(
                             per.first, dkey, "expected a duration this model renders, like '6s'"
                         );
@@ -1016,21 +1020,14 @@ providers::catalog make_catalog(const app_config& config) {
     // Whole-model prices first, so a per-duration price always wins.
     for (bool per_duration : {false, true}) {
         for (const auto& [id, usd] : config.price_overrides) {
-            const auto slash = id.find('/');
             const auto at = id.rfind('@');
             if ((at != std::string::npos) != per_duration) {
                 continue;
             }
-            const std::string provider = id.substr(0, slash);
             if (per_duration) {
-                cat.override_price(
-                    provider,
-                    id.substr(slash + 1, at - slash - 1),
-                    std::stoi(id.substr(at + 1)),
-                    usd
-                );
+                cat.override_price_key(id.substr(0, at), std::stoi(id.substr(at + 1)), usd);
             } else {
-                cat.override_price(provider, id.substr(slash + 1), usd);
+                cat.override_price_key(id, 0, usd);
             }
         }
     }

@@ -24,7 +24,8 @@ namespace shotfarm::jobs {
 
 struct account_config {
     std::string name;            // [A-Za-z0-9][A-Za-z0-9._-]{0,63}, unique
-    std::string provider;        // "atlas" for now (later: wavespeed, aimlapi, minimax)
+    std::string provider;        // "atlas" (also written "atlascloud"), "wavespeed", "aimlapi",
+                                 // "minimax"
     std::string base_url;        // default per provider, e.g. https://api.atlascloud.ai
     std::string api_key;         // the secret itself, read from api_key_env or api_key_file
     std::string api_key_source;  // "env ATLAS_KEY_A" / "file /path" — for messages, never the key
@@ -45,9 +46,11 @@ struct app_config {
     double poll_interval_s = 5.0;               // first/base poll interval (tests set it small)
     double max_poll_interval_s = 30.0;
     std::uint64_t max_download_bytes = 512ull << 20;
-    // "prices:" — key "<provider>/<provider model>" (e.g. "atlas/minimax/hailuo-02/fast") for
-    // every duration, or "<provider>/<provider model>@<seconds>" (e.g. ".../fast@10") for one;
-    // value USD per generation; validated against the catalog. Apply with make_catalog().
+    // "prices:" — key a catalog price key (providers::catalog::price_key: "<provider>/<provider
+    // model>", plus ":<resolution>" where the resolution is a body field, e.g.
+    // "atlas/minimax/hailuo-02/fast", "minimax/MiniMax-Hailuo-02:768P") for every duration, or
+    // "<price key>@<seconds>" (e.g. ".../fast@10") for one; value USD per generation; validated
+    // against the catalog. Apply with make_catalog().
     std::vector<std::pair<std::string, double>> price_overrides;
 };
 

@@ -148,6 +148,7 @@ struct picked {
 
 struct image_check {
     std::vector<std::string> problems;
+    bool webp = false;  // acceptable only for a shot pinned to MiniMax (see make_shot)
     std::string sha256;
     fs::path path;
 };
@@ -420,6 +421,7 @@ private:
                               priority.bad;
 
         std::string image_identity = "null";
+        const image_check* local_image = nullptr;
         if (image.usable()) {
             s.image = image.text;
             if (lower(image.text).starts_with("https://")) {
@@ -431,6 +433,7 @@ private:
                 }
                 s.image_path = check.path;
                 image_identity = "sha256:" + check.sha256;
+                local_image = &check;
             }
         }
         const mode m = image.usable() || image.bad ? mode::i2v : mode::t2v;
@@ -450,6 +453,20 @@ private:
                 }
                 provider_filter = a->provider;
             }
+        }
+        // WebP only where every provider that could get the shot takes it: MiniMax alone does
+        // (PROVIDERS.md §4.2; Atlas, WaveSpeed and AI/ML API take JPG/PNG). Without a config an
+        // account pin's provider is unknown; the check is made again with the config.
+        const bool pin_unknown = s.account && config_ == nullptr && !s.provider;
+        if (local_image != nullptr && local_image->webp && provider_filter != "minimax" &&
+            !pin_unknown) {
+            report(
+                image,
+                own,
+                "image " + local_image->path.string() +
+                    " is WebP, which only MiniMax accepts; pin the shot to provider: minimax (or "
+                    "a minimax account), or convert the image to JPG or PNG"
+            );
         }
         if (!model.bad && !duration.bad && !provider.bad && !account.bad && !image.bad) {
             check_offers(
@@ -498,24 +515,27 @@ private:
             return;
         }
         if (config_ != nullptr) {
-            std::set<std::string> configured;
-            for (const auto& a : config_->accounts) {
-                configured.insert(a.provider);
-            }
             const bool served = std::any_of(offers.begin(), offers.end(), [&](const auto& o) {
-                return configured.count(o.provider) != 0;
+                return configured_provider(o.provider);
             });
             if (!served) {
-                std::vector<std::string> by;
+                std::set<std::string> by;
                 for (const auto& o : offers) {
-                    by.push_back(o.provider);
+                    by.insert(o.provider);
+                }
+                std::set<std::string> configured;
+                for (const auto& a : config_->accounts) {
+                    configured.insert(a.provider);
                 }
                 report(
                     model,
                     own,
                     "no configured account serves " + s.model + " " +
                         std::string{providers::to_string(m)} + " " + std::to_string(s.duration) +
-                        " s (served by: " + join(by) + ")"
+                        " s: it is served by " +
+                        join(std::vector<std::string>(by.begin(), by.end())) +
+                        "; the config has accounts on " +
+                        join(std::vector<std::string>(configured.begin(), configured.end()))
                 );
                 return;
             }
@@ -530,16 +550,38 @@ private:
             );
         }
         s.resolution = rendered;
-        if (s.prompt.empty() && cat.prompt_required(s.model, m, provider_filter)) {
-            report(
-                prompt,
-                own,
-                prompt.present ? "prompt must not be empty for " + s.model + " " +
-                                     std::string{providers::to_string(m)}
-                               : "missing required key 'prompt' (" + s.model + " " +
-                                     std::string{providers::to_string(m)} + " needs one)"
-            );
+        // An empty prompt: with a config, refused when any offer a configured account could
+        // get requires one (the scheduler may pick it); without one, when every offer does.
+        if (s.prompt.empty()) {
+            std::vector<std::string> need;
+            std::vector<std::string> take;
+            for (const auto& o : offers) {
+                if (config_ == nullptr || configured_provider(o.provider)) {
+                    (o.prompt_required ? need : take).push_back(o.provider);
+                }
+            }
+            const std::string what = s.model + " " + std::string{providers::to_string(m)};
+            if (!need.empty() && (config_ != nullptr || take.empty())) {
+                const std::string where =
+                    take.empty()
+                        ? ""
+                        : " on " + join(need) + ", which a configured account could get" +
+                              " (pin provider or account to " + join(take) + " to leave it empty)";
+                report(
+                    prompt,
+                    own,
+                    prompt.present
+                        ? "prompt must not be empty for " + what + where
+                        : "missing required key 'prompt' (" + what + " needs one" + where + ")"
+                );
+            }
         }
+    }
+
+    bool configured_provider(const std::string& provider) const {
+        return std::any_of(config_->accounts.begin(), config_->accounts.end(), [&](const auto& a) {
+            return a.provider == provider;
+        });
     }
 
     const image_check& check_image(const std::string& written) {
@@ -588,19 +630,20 @@ private:
             );
             return c;
         }
-        if (info->format == image_format::webp) {
-            c.problems.push_back("image " + p.string() + " is WebP; only JPG and PNG are accepted");
-            return c;
-        }
+        c.webp = info->format == image_format::webp;
         const std::string ext = lower(p.extension().string());
-        const bool ext_ok =
-            info->format == image_format::png ? ext == ".png" : (ext == ".jpg" || ext == ".jpeg");
+        const bool ext_ok = info->format == image_format::png ? ext == ".png"
+                            : info->format == image_format::webp
+                                ? ext == ".webp"
+                                : (ext == ".jpg" || ext == ".jpeg");
         if (!ext_ok) {
             c.problems.push_back(
                 "image " + p.string() + " is " + std::string{to_string(info->format)} +
                 " by its content but named '" +
                 (ext.empty() ? std::string{"(no extension)"} : ext) + "'; rename it to ." +
-                (info->format == image_format::png ? "png" : "jpg")
+                (info->format == image_format::png    ? "png"
+                 : info->format == image_format::webp ? "webp"
+                                                      : "jpg")
             );
         }
         const std::uint64_t w = info->width;

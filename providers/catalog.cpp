@@ -23,6 +23,34 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
     }
 }
 
+// One catalog row. `extra` is sent verbatim in the submit body.
+void add_row(
+    std::vector<offer>& v,
+    const char* provider,
+    const char* model,
+    mode m,
+    int duration,
+    const char* resolution,
+    const char* provider_model,
+    double price,
+    const boost::json::object& extra,
+    bool duration_param,
+    bool prompt_required
+) {
+    v.push_back(offer{
+        provider,
+        model,
+        m,
+        duration,
+        resolution,
+        provider_model,
+        price,
+        extra,
+        duration_param,
+        prompt_required,
+    });
+}
+
 // Atlas Cloud. Atlas publishes no `resolution` field for Hailuo: the tier implies it (fast 512p,
 // standard 768p, pro 1080p for Hailuo 02), and Atlas proxies WaveSpeed's implementations of the
 // same model ids, so WaveSpeed's per-model facts stand in where Atlas is silent
@@ -202,6 +230,399 @@ std::vector<offer> atlas_offers() {
     return v;
 }
 
+// WaveSpeedAI: the same model paths as Atlas (Atlas proxies WaveSpeed's implementations), its
+// own prices and input rules (PROVIDERS.md §2.3 inputs, §2.10 prices, all from the
+// https://wavespeed.ai/docs/docs-api/minimax/minimax-hailuo-* pages). Resolution is implied by
+// the path, as on Atlas. `enable_prompt_expansion: false` is sent explicitly (it defaults to
+// true on several paths): the studio's prompt is sent verbatim.
+std::vector<offer> wavespeed_offers() {
+    const boost::json::object plain{{"enable_prompt_expansion", false}};
+    const boost::json::object fast{{"go_fast", true}, {"enable_prompt_expansion", false}};
+    std::vector<offer> v;
+    const auto t2v = mode::t2v;
+    const auto i2v = mode::i2v;
+    const char* ws = "wavespeed";
+    // hailuo-02/fast: image required, prompt optional, {6,10} s, 512p; $0.10 / $0.15
+    // (…/minimax-hailuo-02-fast, §2.10).
+    add_row(
+        v, ws, "hailuo-02-fast", i2v, 6, "512p", "minimax/hailuo-02/fast", 0.10, fast, true, false
+    );
+    add_row(
+        v, ws, "hailuo-02-fast", i2v, 10, "512p", "minimax/hailuo-02/fast", 0.15, fast, true, false
+    );
+    // hailuo-02 t2v-standard (prompt required) / i2v-standard (prompt optional), 768p, {6,10} s;
+    // $0.23 / $0.56 (…/minimax-hailuo-02-t2v-standard, -i2v-standard, §2.10).
+    add_row(
+        v,
+        ws,
+        "hailuo-02-standard",
+        t2v,
+        6,
+        "768p",
+        "minimax/hailuo-02/t2v-standard",
+        0.23,
+        plain,
+        true,
+        true
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-02-standard",
+        t2v,
+        10,
+        "768p",
+        "minimax/hailuo-02/t2v-standard",
+        0.56,
+        plain,
+        true,
+        true
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-02-standard",
+        i2v,
+        6,
+        "768p",
+        "minimax/hailuo-02/i2v-standard",
+        0.23,
+        plain,
+        true,
+        false
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-02-standard",
+        i2v,
+        10,
+        "768p",
+        "minimax/hailuo-02/i2v-standard",
+        0.56,
+        plain,
+        true,
+        false
+    );
+    // hailuo-02 pro (t2v; no duration field, "fixed output in 5s" vs MiniMax's 1080P = 6 s:
+    // called 6 s, GAP) $0.48 per run (…/minimax-hailuo-02-pro); i2v-pro (prompt "yes") $0.49
+    // per generation (…/minimax-hailuo-02-i2v-pro), §2.10. t2v-pro has no price (GAP): unused.
+    add_row(
+        v, ws, "hailuo-02-pro", t2v, 6, "1080p", "minimax/hailuo-02/pro", 0.48, plain, false, true
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-02-pro",
+        i2v,
+        6,
+        "1080p",
+        "minimax/hailuo-02/i2v-pro",
+        0.49,
+        plain,
+        false,
+        true
+    );
+    // hailuo-2.3/fast: image required, {6,10} s, 768p; $0.19 / $0.32 (…-2.3-fast, §2.10).
+    add_row(
+        v, ws, "hailuo-2.3-fast", i2v, 6, "768p", "minimax/hailuo-2.3/fast", 0.19, fast, true, false
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-fast",
+        i2v,
+        10,
+        "768p",
+        "minimax/hailuo-2.3/fast",
+        0.32,
+        fast,
+        true,
+        false
+    );
+    // hailuo-2.3 t2v-standard $0.23 / $0.56, i2v-standard (prompt optional) $0.28 / $0.56,
+    // 768p, {6,10} s (…-2.3-t2v-standard, -2.3-i2v-standard, §2.10).
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-standard",
+        t2v,
+        6,
+        "768p",
+        "minimax/hailuo-2.3/t2v-standard",
+        0.23,
+        plain,
+        true,
+        true
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-standard",
+        t2v,
+        10,
+        "768p",
+        "minimax/hailuo-2.3/t2v-standard",
+        0.56,
+        plain,
+        true,
+        true
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-standard",
+        i2v,
+        6,
+        "768p",
+        "minimax/hailuo-2.3/i2v-standard",
+        0.28,
+        plain,
+        true,
+        false
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-standard",
+        i2v,
+        10,
+        "768p",
+        "minimax/hailuo-2.3/i2v-standard",
+        0.56,
+        plain,
+        true,
+        false
+    );
+    // hailuo-2.3 t2v-pro / i2v-pro (prompt optional): 1080p, fixed duration (no field; "5
+    // seconds" vs 6 s, GAP), $0.49 each (…-2.3-t2v-pro, -2.3-i2v-pro, §2.10).
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-pro",
+        t2v,
+        6,
+        "1080p",
+        "minimax/hailuo-2.3/t2v-pro",
+        0.49,
+        plain,
+        false,
+        true
+    );
+    add_row(
+        v,
+        ws,
+        "hailuo-2.3-pro",
+        i2v,
+        6,
+        "1080p",
+        "minimax/hailuo-2.3/i2v-pro",
+        0.49,
+        plain,
+        false,
+        false
+    );
+    return v;
+}
+
+// AI/ML API (PROVIDERS.md §3.1–3.6, from the aimlapi/api-docs repo): three model ids, the
+// resolution as a body field ("768P" default, "1080P"; no 512P, so no hailuo-02-fast), `duration`
+// 6 or 10 (10 s only at 768P, MiniMax's rule §4.2/§7.4), `prompt` always required,
+// `image_url` the first frame (required for hailuo-2.3-fast, which is i2v only);
+// `enhance_prompt: false` sent explicitly (default true): the prompt is sent verbatim.
+// Prices (§3.6; $1 = 2,000,000 credits): hailuo-2.3 768P 6 s 588,000 credits = $0.294 and
+// hailuo-2.3-fast 399,000 credits = $0.1995 are the documented examples (default parameters).
+// Everything else is a GAP: WaveSpeed's price for the same model, resolution and duration
+// (§2.10) × 1.05 — the mark-up the hailuo-2.3 example shows over WaveSpeed's $0.28 — rounded up
+// to the cent. Config `prices:` overrides any of them.
+std::vector<offer> aimlapi_offers() {
+    const boost::json::object p768{{"resolution", "768P"}, {"enhance_prompt", false}};
+    const boost::json::object p1080{{"resolution", "1080P"}, {"enhance_prompt", false}};
+    std::vector<offer> v;
+    const char* ai = "aimlapi";
+    for (const auto m : {mode::t2v, mode::i2v}) {
+        // minimax/hailuo-02: GAP; 0.23 × 1.05 → $0.25, 0.56 × 1.05 → $0.59, 0.49 × 1.05 → $0.52.
+        add_row(
+            v, ai, "hailuo-02-standard", m, 6, "768p", "minimax/hailuo-02", 0.25, p768, true, true
+        );
+        add_row(
+            v, ai, "hailuo-02-standard", m, 10, "768p", "minimax/hailuo-02", 0.59, p768, true, true
+        );
+        add_row(
+            v, ai, "hailuo-02-pro", m, 6, "1080p", "minimax/hailuo-02", 0.52, p1080, true, true
+        );
+        // minimax/hailuo-2.3: 768P 6 s $0.294 (documented); 10 s GAP 0.56 × 1.05 → $0.59;
+        // 1080P 6 s GAP 0.49 × 1.05 → $0.52.
+        add_row(
+            v,
+            ai,
+            "hailuo-2.3-standard",
+            m,
+            6,
+            "768p",
+            "minimax/hailuo-2.3",
+            0.294,
+            p768,
+            true,
+            true
+        );
+        add_row(
+            v,
+            ai,
+            "hailuo-2.3-standard",
+            m,
+            10,
+            "768p",
+            "minimax/hailuo-2.3",
+            0.59,
+            p768,
+            true,
+            true
+        );
+        add_row(
+            v, ai, "hailuo-2.3-pro", m, 6, "1080p", "minimax/hailuo-2.3", 0.52, p1080, true, true
+        );
+    }
+    // minimax/hailuo-2.3-fast, i2v only: 768P 6 s $0.1995 (documented); 10 s GAP 0.32 × 1.05 →
+    // $0.34.
+    add_row(
+        v,
+        ai,
+        "hailuo-2.3-fast",
+        mode::i2v,
+        6,
+        "768p",
+        "minimax/hailuo-2.3-fast",
+        0.1995,
+        p768,
+        true,
+        true
+    );
+    add_row(
+        v,
+        ai,
+        "hailuo-2.3-fast",
+        mode::i2v,
+        10,
+        "768p",
+        "minimax/hailuo-2.3-fast",
+        0.34,
+        p768,
+        true,
+        true
+    );
+    return v;
+}
+
+// MiniMax's own API (PROVIDERS.md §4.2): `model` MiniMax-Hailuo-02 / -2.3 / -2.3-Fast,
+// `resolution` 512P / 768P / 1080P, `duration` 6 or 10 — 10 s not at 1080P, 512P only on
+// Hailuo-02 and only image-to-video, 2.3-Fast image-to-video only; `prompt` required for t2v,
+// optional with a first frame (`first_frame_image`). `prompt_optimizer: false` sent explicitly
+// (default true): the prompt is sent verbatim.
+// Prices (§4.8): MiniMax's USD matrix is a GAP. 768P $0.25 (6 s) / $0.52 (10 s) are the
+// third-party summaries quoted there; the other cells scale those by WaveSpeed's ratio for the
+// same tier (§2.10) — 512P 6 s 0.25 × 0.10/0.23 → $0.11, 10 s 0.52 × 0.15/0.56 → $0.14; 1080P
+// 6 s 0.25 × 0.49/0.23 → $0.54; 2.3-Fast 6 s 0.25 × 0.19/0.28 → $0.17, 10 s 0.52 × 0.32/0.56 →
+// $0.30 — rounded up to the cent. All lie inside the CN range ¥0.60–¥4.00 (≈ $0.08–$0.56).
+// Hailuo 2.3 is priced as Hailuo 02 (WaveSpeed charges the same for both at 768p 10 s and
+// 1080p). Config `prices:` overrides any of them.
+std::vector<offer> minimax_offers() {
+    const boost::json::object p512{{"resolution", "512P"}, {"prompt_optimizer", false}};
+    const boost::json::object p768{{"resolution", "768P"}, {"prompt_optimizer", false}};
+    const boost::json::object p1080{{"resolution", "1080P"}, {"prompt_optimizer", false}};
+    std::vector<offer> v;
+    const char* mm = "minimax";
+    const auto i2v = mode::i2v;
+    add_row(v, mm, "hailuo-02-fast", i2v, 6, "512p", "MiniMax-Hailuo-02", 0.11, p512, true, false);
+    add_row(v, mm, "hailuo-02-fast", i2v, 10, "512p", "MiniMax-Hailuo-02", 0.14, p512, true, false);
+    for (const auto m : {mode::t2v, mode::i2v}) {
+        const bool prompt_required = m == mode::t2v;
+        for (const char* generation : {"02", "2.3"}) {
+            const std::string g{generation};
+            const std::string model_id = "MiniMax-Hailuo-" + g;
+            const std::string standard = "hailuo-" + g + "-standard";
+            const std::string pro = "hailuo-" + g + "-pro";
+            add_row(
+                v,
+                mm,
+                standard.c_str(),
+                m,
+                6,
+                "768p",
+                model_id.c_str(),
+                0.25,
+                p768,
+                true,
+                prompt_required
+            );
+            add_row(
+                v,
+                mm,
+                standard.c_str(),
+                m,
+                10,
+                "768p",
+                model_id.c_str(),
+                0.52,
+                p768,
+                true,
+                prompt_required
+            );
+            add_row(
+                v,
+                mm,
+                pro.c_str(),
+                m,
+                6,
+                "1080p",
+                model_id.c_str(),
+                0.54,
+                p1080,
+                true,
+                prompt_required
+            );
+        }
+    }
+    add_row(
+        v, mm, "hailuo-2.3-fast", i2v, 6, "768p", "MiniMax-Hailuo-2.3-Fast", 0.17, p768, true, false
+    );
+    add_row(
+        v,
+        mm,
+        "hailuo-2.3-fast",
+        i2v,
+        10,
+        "768p",
+        "MiniMax-Hailuo-2.3-Fast",
+        0.30,
+        p768,
+        true,
+        false
+    );
+    return v;
+}
+
+// Why a provider has no row for a model at all (catalog::why_not quotes it).
+struct absence {
+    std::string_view provider;
+    std::string_view model;
+    std::string_view reason;
+};
+
+constexpr absence absences[] = {
+    {"aimlapi",
+     "hailuo-02-fast",
+     "AI/ML API renders Hailuo at 768P or 1080P only, and hailuo-02-fast is 512p"},
+};
+
+std::vector<offer> builtin_offers() {
+    std::vector<offer> v = atlas_offers();
+    for (auto more : {wavespeed_offers(), aimlapi_offers(), minimax_offers()}) {
+        v.insert(v.end(), more.begin(), more.end());
+    }
+    return v;
+}
+
 }  // namespace
 
 std::string_view to_string(mode m) {
@@ -211,7 +632,7 @@ std::string_view to_string(mode m) {
 catalog::catalog(std::vector<offer> offers) : offers_(std::move(offers)) {}
 
 const catalog& catalog::builtin() {
-    static const catalog instance{atlas_offers()};
+    static const catalog instance{builtin_offers()};
     return instance;
 }
 
@@ -255,7 +676,13 @@ std::string catalog::why_not(
     const std::string on = provider.empty() ? "" : " on " + std::string{provider};
     if (candidates.empty()) {
         std::sort(served_by.begin(), served_by.end());
-        return "provider '" + std::string{provider} + "' does not serve " + name +
+        std::string reason;
+        for (const auto& a : absences) {
+            if (a.provider == provider && a.model == model) {
+                reason = ": " + std::string{a.reason};
+            }
+        }
+        return "provider '" + std::string{provider} + "' does not serve " + name + reason +
                " (served by: " + join(served_by, ", ") + ")";
     }
     std::vector<int> durations;
@@ -352,6 +779,48 @@ void catalog::override_price(
         throw std::invalid_argument(
             "no offer of provider '" + std::string{provider} + "' uses model '" +
             std::string{provider_model} + "'" +
+            (duration == 0 ? "" : " at " + std::to_string(duration) + " s")
+        );
+    }
+}
+
+std::string catalog::price_key(const offer& o) {
+    std::string key = o.provider + "/" + o.provider_model;
+    if (const auto* r = o.extra_params.if_contains("resolution"); r != nullptr && r->is_string()) {
+        key += ":" + std::string{r->get_string()};
+    }
+    return key;
+}
+
+std::vector<std::string> catalog::price_keys() const {
+    std::vector<std::string> out;
+    for (const auto& o : offers_) {
+        add_unique(out, price_key(o));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool catalog::has_price_key(std::string_view key, int duration) const {
+    return std::any_of(offers_.begin(), offers_.end(), [&](const offer& o) {
+        return price_key(o) == key && (duration == 0 || o.duration == duration);
+    });
+}
+
+void catalog::override_price_key(std::string_view key, int duration, double usd) {
+    if (!(usd > 0)) {
+        throw std::invalid_argument("price must be > 0");
+    }
+    bool found = false;
+    for (auto& o : offers_) {
+        if (price_key(o) == key && (duration == 0 || o.duration == duration)) {
+            o.price_usd = usd;
+            found = true;
+        }
+    }
+    if (!found) {
+        throw std::invalid_argument(
+            "no offer has the price key '" + std::string{key} + "'" +
             (duration == 0 ? "" : " at " + std::to_string(duration) + " s")
         );
     }

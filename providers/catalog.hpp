@@ -27,7 +27,7 @@ std::string_view to_string(mode m);
 
 /// One thing a provider sells: a neutral model id in one mode at one duration.
 struct offer {
-    std::string provider;  // "atlas"
+    std::string provider;  // "atlas" | "wavespeed" | "aimlapi" | "minimax"
     std::string model;     // neutral id, e.g. "hailuo-02-standard"
     mode m = mode::t2v;
     int duration = 6;                  // seconds
@@ -83,6 +83,19 @@ public:
     bool has_provider_model(
         std::string_view provider, std::string_view provider_model, int duration
     ) const;
+
+    /// The name a config's `prices:` uses for an offer: "<provider>/<provider model>", plus
+    /// ":<resolution>" when the resolution is a body field (extra_params "resolution") rather
+    /// than implied by the model id — e.g. "atlas/minimax/hailuo-02/fast",
+    /// "aimlapi/minimax/hailuo-02:1080P", "minimax/MiniMax-Hailuo-02:512P".
+    static std::string price_key(const offer& o);
+    /// Sorted, unique price keys of all offers.
+    std::vector<std::string> price_keys() const;
+    /// Whether some offer has this price key (at `duration` seconds; 0 = any duration).
+    bool has_price_key(std::string_view key, int duration = 0) const;
+    /// Sets the price of every offer with this price key (at `duration` seconds; 0 = every
+    /// duration). Throws std::invalid_argument when there is none or the price is not > 0.
+    void override_price_key(std::string_view key, int duration, double usd);
 
     /// Prompt length limit, in Unicode code points (Atlas: "Maximum support 2000 characters").
     static constexpr std::size_t max_prompt_chars = 2000;

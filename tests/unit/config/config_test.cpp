@@ -204,7 +204,11 @@ TEST_F(config, accounts_are_checked) {
     );
     EXPECT_FALSE(r.config);
     EXPECT_TRUE(
-        has(r.errors, 6, 15, "accounts[1].provider: unknown provider 'replicate'; known: atlas")
+        has(r.errors,
+            6,
+            15,
+            "accounts[1].provider: unknown provider 'replicate'; known: aimlapi, atlas, "
+            "minimax, wavespeed")
     ) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 8, 11, "accounts[2].name: must match")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 10, 15, "accounts[2].base_url: must start with https://"))
@@ -335,6 +339,73 @@ TEST_F(config, price_overrides_are_checked_against_the_catalog) {
     EXPECT_TRUE(has(r.errors, 7, 3, "unknown provider model")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 8, 33, "expected a duration this model renders")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 9, 36, "must be a price in USD > 0")) << dump(r.errors);
+}
+
+TEST_F(config, all_four_providers_with_their_default_base_urls) {
+    const auto r = load(
+        "accounts:\n"
+        "  - {name: a, provider: atlascloud, api_key_env: SHOTFARM_TEST_KEY_A}\n"
+        "  - {name: w, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A}\n"
+        "  - {name: m, provider: aimlapi, api_key_env: SHOTFARM_TEST_KEY_A}\n"
+        "  - {name: x, provider: minimax, api_key_env: SHOTFARM_TEST_KEY_A,\n"
+        "     base_url: 'http://127.0.0.1:8080'}\n"
+    );
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    const auto& a = r.config->accounts;
+    ASSERT_EQ(a.size(), 4u);
+    EXPECT_EQ(a[0].provider, "atlas");
+    EXPECT_EQ(a[0].base_url, "https://api.atlascloud.ai");
+    EXPECT_EQ(a[1].provider, "wavespeed");
+    EXPECT_EQ(a[1].base_url, "https://api.wavespeed.ai");
+    EXPECT_EQ(a[2].provider, "aimlapi");
+    EXPECT_EQ(a[2].base_url, "https://api.aimlapi.com");
+    EXPECT_EQ(a[3].provider, "minimax");
+    EXPECT_EQ(a[3].base_url, "http://127.0.0.1:8080");
+    EXPECT_EQ(default_base_url("minimax"), "https://api.minimax.io");
+    EXPECT_EQ(default_base_url("fal"), "");
+}
+
+TEST_F(config, price_keys_of_every_provider) {
+    const auto r = load(
+        std::string{minimal} +
+        "prices:\n"
+        "  wavespeed/minimax/hailuo-02/fast: {10s: 0.2}\n"
+        "  aimlapi/minimax/hailuo-02:1080P: 0.6\n"
+        "  minimax/MiniMax-Hailuo-02:512P: 0.09\n"
+        "  minimax/MiniMax-Hailuo-2.3:768P: {10s: 0.5}\n"
+    );
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    const auto cat = make_catalog(*r.config);
+    using providers::mode;
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 10, "wavespeed").front().price_usd, 0.2);
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 6, "wavespeed").front().price_usd, 0.1);
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 10, "atlas").front().price_usd, 0.15);
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-02-pro", mode::t2v, 6, "aimlapi").front().price_usd, 0.6);
+    EXPECT_DOUBLE_EQ(
+        cat.find("hailuo-02-standard", mode::t2v, 6, "aimlapi").front().price_usd, 0.25
+    );
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 6, "minimax").front().price_usd, 0.09);
+    EXPECT_DOUBLE_EQ(
+        cat.find("hailuo-2.3-standard", mode::t2v, 10, "minimax").front().price_usd, 0.5
+    );
+
+    const auto bad = load(
+        std::string{minimal} +
+        "prices:\n"
+        "  minimax/MiniMax-Hailuo-02: 0.3\n"
+        "  minimax/MiniMax-Hailuo-02:1080P: {10s: 0.5}\n"
+    );
+    EXPECT_FALSE(bad.config);
+    EXPECT_TRUE(
+        has(bad.errors,
+            6,
+            3,
+            "prices.minimax/MiniMax-Hailuo-02: this provider takes the resolution as a "
+            "parameter; name it too: 'minimax/MiniMax-Hailuo-02:1080P' or "
+            "'minimax/MiniMax-Hailuo-02:512P' or 'minimax/MiniMax-Hailuo-02:768P'")
+    ) << dump(bad.errors);
+    EXPECT_TRUE(has(bad.errors, 7, 37, "expected a duration this model renders"))
+        << dump(bad.errors);
 }
 
 }  // namespace

@@ -88,7 +88,8 @@ TEST_F(fixtures_test, invalid_configs_fail_where_they_say) {
 }
 
 TEST_F(fixtures_test, valid_shot_lists_load_with_and_without_a_config) {
-    const auto config = load_config(data_dir() / "config/valid/minimal.yaml");
+    // One account on each provider, so every valid shot list has someone to render it.
+    const auto config = load_config(data_dir() / "config/valid/four_providers.yaml");
     ASSERT_TRUE(config.config) << dump(config.errors);
     for (const auto& p : fixtures("shotlist", "valid")) {
         const auto alone = load_shotlist(p);
@@ -105,6 +106,38 @@ TEST_F(fixtures_test, valid_shot_lists_load_with_and_without_a_config) {
     EXPECT_EQ(full.list->shots[3].resolution, "512p");
     EXPECT_EQ(full.list->shots[4].image_path, std::nullopt);
     EXPECT_EQ(full.list->shots[6].resolution, "1080p");
+
+    const auto four =
+        load_shotlist(data_dir() / "shotlist/valid/four_providers.yaml", &*config.config);
+    ASSERT_TRUE(four.list) << dump(four.errors);
+    ASSERT_EQ(four.list->shots.size(), 9u);
+    EXPECT_EQ(four.list->shots[5].image_path, data_dir() / "images/frame_640x360.webp");
+    EXPECT_EQ(four.list->shots[5].resolution, "512p");
+    EXPECT_EQ(four.list->shots[8].provider, "atlas");  // atlascloud, canonical
+    // The same list against an Atlas-only config: the WebP shots and the shots pinned elsewhere
+    // are refused.
+    const auto atlas_only = load_config(data_dir() / "config/valid/minimal.yaml");
+    ASSERT_TRUE(atlas_only.config) << dump(atlas_only.errors);
+    const auto refused =
+        load_shotlist(data_dir() / "shotlist/valid/four_providers.yaml", &*atlas_only.config);
+    EXPECT_FALSE(refused.list);
+    EXPECT_TRUE(has(refused.errors, 15, 55, "unknown account 'minimax-a'")) << dump(refused.errors);
+    EXPECT_TRUE(has(refused.errors, 8, 26, "no configured account serves hailuo-02-fast i2v 10 s"))
+        << dump(refused.errors);
+}
+
+TEST_F(fixtures_test, four_provider_config_prices) {
+    const auto r = load_config(data_dir() / "config/valid/four_providers.yaml");
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    std::vector<std::string> providers;
+    for (const auto& a : r.config->accounts) {
+        providers.push_back(a.provider);
+    }
+    EXPECT_EQ(providers, (std::vector<std::string>{"atlas", "wavespeed", "aimlapi", "minimax"}));
+    const auto cat = make_catalog(*r.config);
+    using providers::mode;
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-2.3-fast", mode::i2v, 6, "aimlapi").front().price_usd, 0.2);
+    EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 6, "minimax").front().price_usd, 0.11);
 }
 
 TEST_F(fixtures_test, invalid_shot_lists_fail_where_they_say) {
@@ -166,7 +199,7 @@ TEST_F(fixtures_test, schemas_list_exactly_what_the_catalog_has) {
     std::set<std::string> price_keys;
     for (const auto& o : cat.all()) {
         durations_catalog.insert(std::to_string(o.duration));
-        price_keys.insert(o.provider + "/" + o.provider_model);
+        price_keys.insert(providers::catalog::price_key(o));
     }
     EXPECT_EQ(durations_schema, durations_catalog);
     EXPECT_EQ(

@@ -295,7 +295,8 @@ TEST_F(shotlist, image_checks_from_the_bytes) {
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 11, 23, "is PNG by its content but named '.jpg'; rename it to .png"))
         << dump(r.errors);
-    EXPECT_TRUE(has(r.errors, 12, 23, "is WebP; only JPG and PNG are accepted")) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 12, 23, "is WebP, which only MiniMax accepts; pin the shot to"))
+        << dump(r.errors);
     for (const auto& e : r.errors) {
         EXPECT_NE(e.line, 6) << "301x301 is fine: " << e.str();
         EXPECT_NE(e.line, 8) << "999x400 is fine: " << e.str();
@@ -387,12 +388,170 @@ app_config one_account_config() {
     return c;
 }
 
+app_config accounts_config(std::initializer_list<std::pair<const char*, const char*>> accounts) {
+    app_config c;
+    for (const auto& [name, provider] : accounts) {
+        account_config a;
+        a.name = name;
+        a.provider = provider;
+        c.accounts.push_back(a);
+    }
+    return c;
+}
+
+TEST_F(shotlist, webp_only_when_pinned_to_minimax) {
+    dir_.write("frame.webp", webp_bytes(640, 360));
+    dir_.write("named.png", webp_bytes(640, 360));
+    dir_.write("thin.webp", webp_bytes(1200, 400));  // 3:1
+    // Unpinned, or pinned elsewhere: refused, pointing at the image.
+    const auto r = load(
+        "project: film\n"
+        "defaults: {prompt: x}\n"
+        "shots:\n"
+        "  - {id: a, image: frame.webp}\n"
+        "  - {id: b, image: frame.webp, provider: wavespeed}\n"
+        "  - {id: c, image: frame.webp, provider: minimax}\n"
+        "  - {id: d, image: named.png, provider: minimax}\n"
+        "  - {id: e, image: thin.webp, provider: minimax}\n"
+        "  - {id: f, image: frame.webp, provider: minimax, model: hailuo-02-fast}\n"
+    );
+    EXPECT_FALSE(r.list);
+    const std::string webp = "shots[0].image: image " + (dir_.path() / "frame.webp").string() +
+                             " is WebP, which only MiniMax accepts; pin the shot to provider: "
+                             "minimax (or a minimax account), or convert the image to JPG or PNG";
+    EXPECT_TRUE(has(r.errors, 4, 20, webp)) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 5, 20, "is WebP, which only MiniMax accepts")) << dump(r.errors);
+    // Pinned to MiniMax the other checks still apply: name, aspect.
+    EXPECT_TRUE(has(r.errors, 7, 20, "is WebP by its content but named '.png'; rename it to .webp"))
+        << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 8, 20, "image is 1200x400; its aspect ratio")) << dump(r.errors);
+    EXPECT_EQ(r.errors.size(), 4u) << dump(r.errors);
+
+    // Pinned to a MiniMax account (the config says which provider it is on).
+    const auto config = accounts_config({{"atlas-a", "atlas"}, {"mm", "minimax"}});
+    const auto ok = only_shot(
+        "project: film\nshots:\n  - {id: a, prompt: x, image: frame.webp, account: mm}\n", &config
+    );
+    EXPECT_EQ(ok.image_path, dir_.path() / "frame.webp");
+    const auto bad = load(
+        "project: film\nshots:\n  - {id: a, prompt: x, image: frame.webp, account: atlas-a}\n",
+        &config
+    );
+    EXPECT_FALSE(bad.list);
+    EXPECT_TRUE(has(bad.errors, 3, 31, "is WebP, which only MiniMax accepts")) << dump(bad.errors);
+    // Only MiniMax accounts configured, but the shot is not pinned: still refused, since an
+    // account on another provider added later could get the job.
+    const auto only_minimax = accounts_config({{"mm", "minimax"}});
+    const auto unpinned =
+        load("project: film\nshots:\n  - {id: a, prompt: x, image: frame.webp}\n", &only_minimax);
+    EXPECT_FALSE(unpinned.list);
+    // Without a config an account pin's provider is unknown: checked again with the config.
+    EXPECT_TRUE(
+        load("project: film\nshots:\n  - {id: a, prompt: x, image: frame.webp, account: mm}\n").list
+    );
+}
+
+TEST_F(shotlist, shots_must_be_served_by_a_configured_provider) {
+    dir_.write("f.png", png_bytes(640, 360));
+    const auto aiml = accounts_config({{"ai", "aimlapi"}});
+    // hailuo-02-fast is 512p; AI/ML API has no 512P.
+    const auto r = load(
+        "project: film\n"
+        "shots:\n"
+        "  - {id: a, prompt: x, image: f.png, model: hailuo-02-fast}\n"
+        "  - {id: b, prompt: x, model: hailuo-02-pro}\n",
+        &aiml
+    );
+    EXPECT_FALSE(r.list);
+    EXPECT_TRUE(
+        has(r.errors,
+            3,
+            45,
+            "shots[0].model: no configured account serves hailuo-02-fast i2v 6 s: it is "
+            "served by atlas, minimax, wavespeed; the config has accounts on aimlapi")
+    ) << dump(r.errors);
+    EXPECT_EQ(r.errors.size(), 1u) << dump(r.errors);
+    // Pinned to the provider that cannot: the catalog's reason.
+    const auto pinned = load(
+        "project: film\n"
+        "shots:\n"
+        "  - {id: a, prompt: x, image: f.png, model: hailuo-02-fast, provider: aimlapi}\n",
+        &aiml
+    );
+    EXPECT_TRUE(
+        has(pinned.errors,
+            3,
+            71,
+            "provider 'aimlapi' does not serve hailuo-02-fast: AI/ML API renders Hailuo at "
+            "768P or 1080P only")
+    ) << dump(pinned.errors);
+    // A pin to a provider the config has no account on.
+    const auto mm = accounts_config({{"mm", "minimax"}});
+    const auto elsewhere =
+        load("project: film\nshots:\n  - {id: a, prompt: x, provider: wavespeed}\n", &mm);
+    EXPECT_TRUE(
+        has(elsewhere.errors,
+            3,
+            5,
+            "no configured account serves hailuo-02-standard t2v 6 s: it is served by "
+            "wavespeed; the config has accounts on minimax")
+    ) << dump(elsewhere.errors);
+    // 10 s at 1080p is nowhere; 2.3-fast t2v is nowhere.
+    const auto all =
+        accounts_config({{"a", "atlas"}, {"w", "wavespeed"}, {"ai", "aimlapi"}, {"mm", "minimax"}});
+    const auto nowhere = load(
+        "project: film\n"
+        "shots:\n"
+        "  - {id: a, prompt: x, model: hailuo-2.3-pro, duration: 10}\n"
+        "  - {id: b, prompt: x, model: hailuo-2.3-fast}\n"
+        "  - {id: c, prompt: x, model: hailuo-2.3-standard, duration: 10, provider: minimax}\n",
+        &all
+    );
+    EXPECT_TRUE(has(nowhere.errors, 3, 57, "hailuo-2.3-pro only renders 6 s (1080p), not 10 s"))
+        << dump(nowhere.errors);
+    EXPECT_TRUE(has(nowhere.errors, 4, 31, "hailuo-2.3-fast needs a first-frame image"))
+        << dump(nowhere.errors);
+    EXPECT_EQ(nowhere.errors.size(), 2u) << dump(nowhere.errors);
+}
+
+TEST_F(shotlist, empty_prompt_depends_on_who_could_get_the_shot) {
+    dir_.write("f.png", png_bytes(640, 360));
+    const std::string yaml =
+        "project: film\nshots:\n  - {id: a, image: f.png, model: hailuo-2.3-standard}\n";
+    // No config: some provider takes an empty i2v prompt.
+    EXPECT_TRUE(load(yaml).list);
+    // An AI/ML API account could get it, and AI/ML API requires a prompt.
+    const auto mixed = accounts_config({{"a", "atlas"}, {"ai", "aimlapi"}});
+    const auto r = load(yaml, &mixed);
+    EXPECT_FALSE(r.list);
+    EXPECT_TRUE(
+        has(r.errors,
+            3,
+            5,
+            "shots[0]: missing required key 'prompt' (hailuo-2.3-standard i2v needs one "
+            "on aimlapi, which a configured account could get (pin provider or account "
+            "to atlas to leave it empty))")
+    ) << dump(r.errors);
+    // Pinned to the Atlas account: fine.
+    const std::string pinned =
+        "project: film\nshots:\n"
+        "  - {id: a, image: f.png, model: hailuo-2.3-standard, account: a}\n";
+    EXPECT_TRUE(load(pinned, &mixed).list);
+    // MiniMax takes an i2v shot without a prompt, not a t2v one.
+    const auto mm = accounts_config({{"mm", "minimax"}});
+    EXPECT_TRUE(load(yaml, &mm).list);
+    const auto t2v = load("project: film\nshots:\n  - {id: a, prompt: ''}\n", &mm);
+    EXPECT_TRUE(has(t2v.errors, 3, 21, "prompt must not be empty for hailuo-02-standard t2v"))
+        << dump(t2v.errors);
+    EXPECT_EQ(t2v.errors.size(), 1u) << dump(t2v.errors);
+}
+
 TEST_F(shotlist, pins) {
     expect_error(
         "project: film\nshots:\n  - id: a\n    prompt: x\n    provider: fal\n",
         5,
         15,
-        "shots[0].provider: unknown provider 'fal'; known: atlas"
+        "shots[0].provider: unknown provider 'fal'; known: aimlapi, atlas, minimax, wavespeed"
     );
     // Without a config an account pin can only be checked for its shape...
     const auto s = only_shot("project: film\nshots:\n  - {id: a, prompt: x, account: nope}\n");
