@@ -527,8 +527,9 @@ private:
                 for (const auto& a : config_->accounts) {
                     configured.insert(a.provider);
                 }
+                // Pinned to a provider no account is on: point at the pin.
                 report(
-                    model,
+                    s.provider ? provider : model,
                     own,
                     "no configured account serves " + s.model + " " +
                         std::string{providers::to_string(m)} + " " + std::to_string(s.duration) +

@@ -122,7 +122,7 @@ TEST_F(fixtures_test, valid_shot_lists_load_with_and_without_a_config) {
         load_shotlist(data_dir() / "shotlist/valid/four_providers.yaml", &*atlas_only.config);
     EXPECT_FALSE(refused.list);
     EXPECT_TRUE(has(refused.errors, 15, 55, "unknown account 'minimax-a'")) << dump(refused.errors);
-    EXPECT_TRUE(has(refused.errors, 8, 26, "no configured account serves hailuo-02-fast i2v 10 s"))
+    EXPECT_TRUE(has(refused.errors, 8, 52, "no configured account serves hailuo-02-fast i2v 10 s"))
         << dump(refused.errors);
 }
 

@@ -492,7 +492,7 @@ TEST_F(shotlist, shots_must_be_served_by_a_configured_provider) {
     EXPECT_TRUE(
         has(elsewhere.errors,
             3,
-            5,
+            34,
             "no configured account serves hailuo-02-standard t2v 6 s: it is served by "
             "wavespeed; the config has accounts on minimax")
     ) << dump(elsewhere.errors);
