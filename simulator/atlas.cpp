@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "simulator/common.hpp"
 #include "simulator/media.hpp"
 
 namespace shotfarm::simulator::atlas {
@@ -19,10 +20,9 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view provider_name = "atlas";
-constexpr std::size_t max_body_bytes = 50u * 1024 * 1024;   // §1.3
-constexpr std::size_t max_image_bytes = 20u * 1024 * 1024;  // §1.3
-constexpr std::size_t max_prompt_chars = 2000;              // §1.2
-constexpr int moderation_error_code = 1039;                 // §1.7
+constexpr std::size_t max_body_bytes = 50u * 1024 * 1024;  // §1.3
+constexpr std::size_t max_prompt_chars = 2000;             // §1.2
+constexpr int moderation_error_code = 1039;                // §1.7
 
 enum class image_rule { required, optional, ignored };
 
@@ -101,25 +101,6 @@ private:
     std::string rid_;
 };
 
-std::string_view path_of(std::string_view target) {
-    return target.substr(0, target.find('?'));
-}
-
-std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) {
-        n += (c & 0xc0) != 0x80 ? 1 : 0;
-    }
-    return n;
-}
-
-bool starts_with_http(std::string_view url) {
-    const auto rest = url.starts_with("https://")  ? url.substr(8)
-                      : url.starts_with("http://") ? url.substr(7)
-                                                   : std::string_view{};
-    return !rest.empty() && rest.front() != '/';
-}
-
 std::string prediction_url(const sim_state& state, const std::string& id) {
     return state.base_url() + "/api/v1/model/prediction/" + id;
 }
@@ -175,79 +156,6 @@ json::object prediction(sim_state& state, const job& j, std::optional<std::strin
         }
     }
     return d;
-}
-
-struct checked_image {
-    std::string description;  // what the ledger records
-    std::string sha256;       // empty when the bytes were not available
-};
-
-// Validates `image` the way Atlas documents it (§1.3): a URL, a base64 data URL, or one of
-// this simulator's upload URLs; JPG/PNG, aspect between 2:5 and 5:2, short side > 300 px,
-// at most 20 MB. Returns the 400 message on failure.
-std::optional<std::string> check_image(
-    sim_state& state, std::string_view image, checked_image& out
-) {
-    std::string bytes;
-    if (image.starts_with("data:")) {
-        const auto comma = image.find(',');
-        const auto semi = image.find(';');
-        if (comma == std::string_view::npos || semi == std::string_view::npos || semi > comma) {
-            return "image must be a data:image/jpeg;base64,... or data:image/png;base64,... URL";
-        }
-        const auto mime = image.substr(5, semi - 5);
-        auto encoding = image.substr(semi + 1, comma - semi - 1);
-        while (!encoding.empty() && encoding.front() == ' ') {
-            encoding.remove_prefix(1);
-        }
-        if ((mime != "image/jpeg" && mime != "image/jpg" && mime != "image/png") ||
-            encoding != "base64") {
-            return "image must be a data:image/jpeg;base64,... or data:image/png;base64,... URL";
-        }
-        auto decoded = base64_decode(image.substr(comma + 1));
-        if (!decoded) {
-            return "image is not valid base64";
-        }
-        bytes = std::move(*decoded);
-        out.description = std::string(image.substr(0, comma + 1)) + "<" +
-                          std::to_string(bytes.size()) + " bytes>";
-    } else if (image.starts_with(state.base_url() + "/_sim/media/")) {
-        const auto name = image.substr(state.base_url().size() + 12);
-        const auto* item = state.find_media(name);
-        if (item == nullptr) {
-            return "image could not be downloaded: " + std::string(image);
-        }
-        bytes = item->bytes;
-        out.description = std::string(image);
-    } else if (starts_with_http(image)) {
-        // A public URL the simulator cannot fetch: accepted as the provider would.
-        out.description = std::string(image);
-        return std::nullopt;
-    } else {
-        return "image must be a public URL or a base64 data URL";
-    }
-
-    const auto info = sniff_image(bytes);
-    if (!info) {
-        return "image format must be JPG/JPEG or PNG";
-    }
-    if (bytes.size() > max_image_bytes) {
-        return "image file size cannot exceed 20MB";
-    }
-    if (info->width == 0 || info->height == 0) {
-        return "image could not be decoded";
-    }
-    const auto short_side = std::min(info->width, info->height);
-    if (short_side <= 300) {
-        return "image short side must be greater than 300 pixels (got " +
-               std::to_string(info->width) + "x" + std::to_string(info->height) + ")";
-    }
-    const double aspect = static_cast<double>(info->width) / info->height;
-    if (aspect <= 2.0 / 5.0 || aspect >= 5.0 / 2.0) {
-        return "image aspect ratio must be greater than 2:5 and less than 5:2";
-    }
-    out.sha256 = sha256_hex(bytes);
-    return std::nullopt;
 }
 
 net::http_response_t generate_video(exchange& ex, const key_config& key) {
@@ -315,7 +223,7 @@ net::http_response_t generate_video(exchange& ex, const key_config& key) {
         if (!image_field->is_string()) {
             return ex.error(http::status::bad_request, "validation", "image must be a string");
         }
-        if (auto problem = check_image(state, image_field->as_string(), image)) {
+        if (auto problem = check_image(state, image_field->as_string(), image, false)) {
             return ex.error(http::status::bad_request, "validation", *problem);
         }
     } else if (spec->image == image_rule::required) {
@@ -363,7 +271,7 @@ net::http_response_t generate_video(exchange& ex, const key_config& key) {
         }
     }
     if (const auto* w = body.if_contains("webhook_url"); w != nullptr && !w->is_null()) {
-        if (!w->is_string() || !starts_with_http(w->as_string())) {
+        if (!w->is_string() || !is_http_url(w->as_string())) {
             return ex.error(http::status::bad_request, "validation", "invalid webhook_url");
         }
         params["webhook_url"] = w->as_string();
@@ -389,14 +297,7 @@ net::http_response_t generate_video(exchange& ex, const key_config& key) {
             break;
     }
 
-    std::optional<job_outcome> forced;
-    if (prompt.find("[sim:moderate]") != std::string::npos) {
-        forced = job_outcome::moderated;
-    } else if (prompt.find("[sim:fail]") != std::string::npos) {
-        forced = job_outcome::failure;
-    } else if (prompt.find("[sim:stuck]") != std::string::npos) {
-        forced = job_outcome::stuck;
-    }
+    const auto forced = prompt_trigger(prompt);
 
     job j;
     j.provider = std::string(provider_name);
@@ -504,7 +405,7 @@ net::http_response_t upload_media(exchange& ex) {
         return ex.error(http::status::bad_request, "validation", "file is required");
     }
     const auto info = sniff_image(file->bytes);
-    if (!info) {
+    if (!info || info->mime == "image/webp") {
         return ex.error(
             http::status::bad_request,
             "validation",
@@ -545,15 +446,6 @@ net::http_response_t list_models(exchange& ex) {
     return ex.ok(std::move(answer));
 }
 
-std::optional<std::string_view> bearer_token(const net::http_request_t& req) {
-    const auto auth = req[http::field::authorization];
-    constexpr std::string_view prefix = "Bearer ";
-    if (!auth.starts_with(prefix)) {
-        return std::nullopt;
-    }
-    return auth.substr(prefix.size());
-}
-
 net::http_response_t route(sim_state& state, const net::http_request_t& req) {
     exchange ex(state, req);
     const auto path = path_of(req.target());
@@ -590,6 +482,18 @@ boost::asio::awaitable<net::http_response_t> handle(
     std::shared_ptr<sim_state> state, net::http_request_t req
 ) {
     co_return route(*state, req);
+}
+
+net::http_response_t fault_answer(sim_state& state, http::status status) {
+    const auto rid = state.next_request_id();
+    json::object body;
+    body["code"] = static_cast<unsigned>(status);
+    body["msg"] = status == http::status::too_many_requests
+                      ? "rate limit reached: too many requests, please back off and retry"
+                      : std::string(http::obsolete_reason(status));
+    body["request_id"] = rid;
+    body["data"] = nullptr;
+    return json_answer(status, body, rid);
 }
 
 net::http_response_t payload_too_large(sim_state& state) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/status.hpp>
 
 #include "net/http_server.hpp"
 #include "simulator/sim_state.hpp"
@@ -18,6 +19,9 @@ namespace shotfarm::simulator::atlas {
 boost::asio::awaitable<net::http_response_t> handle(
     std::shared_ptr<sim_state> state, net::http_request_t req
 );
+
+// An injected fault's answer (429, 500, 503) in Atlas's error shape.
+net::http_response_t fault_answer(sim_state& state, boost::beast::http::status status);
 
 // Atlas's 413 for bodies over the server's limit (the server answers those itself).
 net::http_response_t payload_too_large(sim_state& state);

@@ -1,6 +1,7 @@
 #include "simulator/config.hpp"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -99,7 +100,7 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
     if (k.key.empty()) {
         fail(location(node, where), "'key' is required");
     }
-    static const std::set<std::string> providers{"atlas"};
+    static const std::set<std::string> providers{"atlas", "wavespeed", "aimlapi", "minimax"};
     if (!providers.contains(k.provider)) {
         fail(location(node, where + ".provider"), "unknown provider '" + k.provider + "'");
     }
@@ -107,6 +108,36 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
         fail(location(node, where), "limits must not be negative");
     }
     return k;
+}
+
+fault_config parse_faults(const YAML::Node& node) {
+    if (!node.IsMap()) {
+        fail(location(node, "faults"), "expected a map of fault name to probability");
+    }
+    fault_config f;
+    const std::map<std::string, double fault_config::*> probabilities{
+        {"http_429", &fault_config::http_429},
+        {"http_5xx", &fault_config::http_5xx},
+        {"reset", &fault_config::reset},
+        {"slow", &fault_config::slow},
+        {"malformed_json", &fault_config::malformed_json},
+        {"generation_failed", &fault_config::generation_failed},
+        {"moderated", &fault_config::moderated},
+        {"stuck", &fault_config::stuck},
+        {"lost_response", &fault_config::lost_response},
+    };
+    for (const auto& kv : node) {
+        const auto name = kv.first.as<std::string>();
+        const auto path = "faults." + name;
+        if (const auto it = probabilities.find(name); it != probabilities.end()) {
+            f.*(it->second) = fraction(kv.second, path);
+        } else if (name == "slow_s") {
+            f.slow_s = non_negative(kv.second, path);
+        } else {
+            fail(location(kv.first, path), "unknown fault '" + name + "'");
+        }
+    }
+    return f;
 }
 
 }  // namespace
@@ -161,6 +192,15 @@ sim_config parse_config(const std::string& yaml_text) {
             cfg.fail_fraction = fraction(value, name);
         } else if (name == "moderation_fraction") {
             cfg.moderation_fraction = fraction(value, name);
+        } else if (name == "faults") {
+            cfg.faults = parse_faults(value);
+        } else if (name == "minimax_url_ttl_s") {
+            cfg.minimax_url_ttl_s = non_negative(value, name);
+        } else if (name == "minimax_fail_status") {
+            cfg.minimax_fail_status = scalar<std::string>(value, name);
+            if (cfg.minimax_fail_status != "Fail" && cfg.minimax_fail_status != "Failed") {
+                fail(location(value, name), "must be Fail or Failed");
+            }
         } else {
             fail(location(kv.first, name), "unknown key '" + name + "'");
         }

@@ -13,10 +13,12 @@ namespace shotfarm::simulator {
 
 struct key_config {
     std::string key;
-    std::string provider;               // "atlas"
+    std::string provider;               // "atlas" (also spelled "atlascloud"), "wavespeed",
+                                        // "aimlapi" or "minimax"
     int max_concurrency = 0;            // generations in flight; 0 = unlimited
     int requests_per_minute = 0;        // submits per rate window; 0 = unlimited
-    std::optional<double> balance_usd;  // absent = unlimited; a submit over it answers 402
+    std::optional<double> balance_usd;  // absent = unlimited; a submit over it is refused in
+                                        // the provider's shape (402, 403, 1008)
 };
 
 // Log-normal generation time: median_s * exp(sigma * N(0,1)), in provider seconds (before
@@ -24,6 +26,21 @@ struct key_config {
 struct model_timing {
     double median_s = 90.0;
     double sigma = 0.3;
+};
+
+// Injected faults (SIM.yaml `faults:`): each a probability 0..1, drawn from the seed.
+struct fault_config {
+    double http_429 = 0;           // submits and polls: the provider's rate-limit answer
+    double http_5xx = 0;           // submits and polls: 500 or 503 (alternating draws)
+    double reset = 0;              // submits and polls: connection closed, no answer
+    double slow = 0;               // submits and polls: answered after slow_s
+    double slow_s = 30;            // wall-clock seconds (not scaled): longer than client timeouts
+    double malformed_json = 0;     // submits and polls: 200 with a truncated JSON body
+    double generation_failed = 0;  // accepted submits: the job fails
+    double moderated = 0;          // accepted submits: the job fails moderation
+    double stuck = 0;              // accepted submits: the job never finishes
+    double lost_response = 0;      // submits: the job is created and billed, the client sees
+                                   // the connection closed without an answer
 };
 
 struct sim_config {
@@ -38,6 +55,9 @@ struct sim_config {
     double created_fraction = 0.1;     // share of a generation spent in `created`
     double fail_fraction = 0.0;        // share of jobs failing with a generic error
     double moderation_fraction = 0.0;  // share of jobs failing moderation (1039)
+    fault_config faults;
+    double minimax_url_ttl_s = 3600;           // provider seconds (scaled) a download_url lives
+    std::string minimax_fail_status = "Fail";  // "Fail" (spec) or "Failed" (the CLI's spelling)
 };
 
 // Parses SIM.yaml text. Throws std::runtime_error naming the offending key (unknown key, wrong

@@ -18,6 +18,14 @@ std::uint32_t be32(std::string_view b, std::size_t at) {
     return (be16(b, at) << 16) | be16(b, at + 2);
 }
 
+std::uint32_t byte(std::string_view b, std::size_t at) {
+    return static_cast<unsigned char>(b[at]);
+}
+
+std::uint32_t le16(std::string_view b, std::size_t at) {
+    return byte(b, at) | (byte(b, at + 1) << 8);
+}
+
 // Walks JPEG markers up to the first start-of-frame, which holds height and width.
 void jpeg_size(std::string_view b, image_info& info) {
     std::size_t i = 2;
@@ -117,6 +125,23 @@ std::optional<image_info> sniff_image(std::string_view b) {
         info.mime = "image/jpeg";
         info.extension = "jpg";
         jpeg_size(b, info);
+        return info;
+    }
+    if (b.size() >= 30 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP") {
+        info.mime = "image/webp";
+        info.extension = "webp";
+        const auto chunk = b.substr(12, 4);
+        if (chunk == "VP8X") {
+            info.width = 1 + (le16(b, 24) | (static_cast<std::uint32_t>(byte(b, 26)) << 16));
+            info.height = 1 + (le16(b, 27) | (static_cast<std::uint32_t>(byte(b, 29)) << 16));
+        } else if (chunk == "VP8 " && byte(b, 23) == 0x9d && byte(b, 24) == 0x01 && byte(b, 25) == 0x2a) {
+            info.width = le16(b, 26) & 0x3fff;
+            info.height = le16(b, 28) & 0x3fff;
+        } else if (chunk == "VP8L" && byte(b, 20) == 0x2f) {
+            const std::uint32_t bits = le16(b, 21) | (le16(b, 23) << 16);
+            info.width = (bits & 0x3fff) + 1;
+            info.height = ((bits >> 14) & 0x3fff) + 1;
+        }
         return info;
     }
     return std::nullopt;

@@ -15,14 +15,14 @@ std::string sha256_hex(std::string_view bytes);
 std::optional<std::string> base64_decode(std::string_view text);
 
 struct image_info {
-    std::string mime;         // "image/jpeg" or "image/png"
-    std::string extension;    // "jpg" or "png"
+    std::string mime;         // "image/jpeg", "image/png" or "image/webp"
+    std::string extension;    // "jpg", "png" or "webp"
     std::uint32_t width = 0;  // 0 when the header could not be read
     std::uint32_t height = 0;
 };
 
-// Recognises JPG and PNG by their magic bytes and reads their pixel size from the header
-// (PNG IHDR, JPEG SOFn). nullopt for anything else.
+// Recognises JPG, PNG and WebP by their magic bytes and reads their pixel size from the header
+// (PNG IHDR, JPEG SOFn, WebP VP8/VP8L/VP8X). nullopt for anything else.
 std::optional<image_info> sniff_image(std::string_view bytes);
 
 // "2026-01-02T03:04:05.678Z"

@@ -2,11 +2,17 @@
 
 #include "simulator/sim_server.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "simulator/aimlapi.hpp"
 #include "simulator/atlas.hpp"
+#include "simulator/minimax.hpp"
+#include "simulator/wavespeed.hpp"
 
 namespace shotfarm::simulator {
 
@@ -53,6 +59,27 @@ net::http_response_t sim_route(sim_state& state, const net::http_request_t& req)
         }
         return answer(state, http::status::ok, "video/mp4", j->output);
     }
+    constexpr std::string_view downloads = "/_sim/dl/";
+    if (path.starts_with(downloads)) {
+        // MiniMax's expiring download_url: /_sim/dl/<token>/output.mp4.
+        auto token = path.substr(downloads.size());
+        token = token.substr(0, token.find('/'));
+        const job* j = nullptr;
+        switch (state.find_download(token, j)) {
+            case sim_state::download_lookup::ok:
+                return answer(state, http::status::ok, "video/mp4", j->output);
+            case sim_state::download_lookup::expired:
+                return answer(
+                    state,
+                    http::status::forbidden,
+                    "application/xml",
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+                    "<Message>Request has expired</Message></Error>\n"
+                );
+            case sim_state::download_lookup::unknown:
+                return not_found(state);
+        }
+    }
     constexpr std::string_view media = "/_sim/media/";
     if (path.starts_with(media)) {
         const auto* item = state.find_media(path.substr(media.size()));
@@ -64,14 +91,115 @@ net::http_response_t sim_route(sim_state& state, const net::http_request_t& req)
     return not_found(state);
 }
 
+// Thrown to drop a connection without answering (the `reset` and `lost_response` faults). Not
+// a std::exception on purpose: net::http_server answers those with a 500, while anything else
+// ends the session coroutine, which closes the socket with nothing written.
+struct drop_connection {};
+
+enum class provider { atlas, wavespeed, aimlapi, minimax };
+
+provider provider_of(std::string_view target) {
+    if (target.starts_with("/api/v3/")) {
+        return provider::wavespeed;
+    }
+    if (target.starts_with("/v2/")) {
+        return provider::aimlapi;
+    }
+    if (target.starts_with("/v1/")) {
+        return provider::minimax;
+    }
+    return provider::atlas;  // Atlas owns the rest (its auth-before-routing 401 included)
+}
+
+asio::awaitable<net::http_response_t> route(
+    provider p, std::shared_ptr<sim_state> state, net::http_request_t req
+) {
+    switch (p) {
+        case provider::wavespeed:
+            co_return co_await wavespeed::handle(std::move(state), std::move(req));
+        case provider::aimlapi:
+            co_return co_await aimlapi::handle(std::move(state), std::move(req));
+        case provider::minimax:
+            co_return co_await minimax::handle(std::move(state), std::move(req));
+        case provider::atlas:
+            break;
+    }
+    co_return co_await atlas::handle(std::move(state), std::move(req));
+}
+
+net::http_response_t fault_answer(
+    provider p, sim_state& state, http::status status, std::string_view target
+) {
+    switch (p) {
+        case provider::wavespeed:
+            return wavespeed::fault_answer(state, status);
+        case provider::aimlapi:
+            return aimlapi::fault_answer(state, status, target.substr(0, target.find('?')));
+        case provider::minimax:
+            return minimax::fault_answer(state, status);
+        case provider::atlas:
+            break;
+    }
+    return atlas::fault_answer(state, status);
+}
+
+// Generation submits (not Atlas's uploadMedia) and polls (every provider GET but the Atlas
+// catalog) are what faults apply to.
+bool is_submit(provider p, const net::http_request_t& req) {
+    return req.method() == http::verb::post &&
+           !(p == provider::atlas && req.target().starts_with("/api/v1/model/uploadMedia"));
+}
+
+bool is_poll(provider p, const net::http_request_t& req) {
+    return req.method() == http::verb::get &&
+           !(p == provider::atlas && req.target().starts_with("/api/v1/models"));
+}
+
 asio::awaitable<net::http_response_t> dispatch(
     std::shared_ptr<sim_state> state, net::http_request_t req
 ) {
     if (req.target().starts_with("/_sim/")) {
         co_return sim_route(*state, req);
     }
-    // Providers added later claim their own path prefixes here; Atlas owns the rest.
-    co_return co_await atlas::handle(std::move(state), std::move(req));
+    const auto p = provider_of(req.target());
+    const bool submit = is_submit(p, req);
+    if (!submit && !is_poll(p, req)) {
+        co_return co_await route(p, std::move(state), std::move(req));
+    }
+    // Transport faults, one seeded draw each in a fixed order; the first that fires wins.
+    const auto& faults = state->config().faults;
+    if (state->draw_fault("reset", faults.reset)) {
+        throw drop_connection{};
+    }
+    if (state->draw_fault("http_429", faults.http_429)) {
+        co_return fault_answer(p, *state, http::status::too_many_requests, req.target());
+    }
+    if (state->draw_fault("http_5xx", faults.http_5xx)) {
+        const auto status = state->draw_fault("http_5xx_503", 0.5)
+                                ? http::status::service_unavailable
+                                : http::status::internal_server_error;
+        co_return fault_answer(p, *state, status, req.target());
+    }
+    if (state->draw_fault("slow", faults.slow)) {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(
+            std::chrono::duration<double>(faults.slow_s)
+        ));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    const bool malformed = state->draw_fault("malformed_json", faults.malformed_json);
+    const bool lose = submit && state->draw_fault("lost_response", faults.lost_response);
+    const auto jobs_before = state->job_count();
+    auto res = co_await route(p, state, std::move(req));
+    if (lose && state->job_count() > jobs_before) {
+        throw drop_connection{};  // created and billed; the client never hears of it
+    }
+    if (malformed) {
+        auto& body = res.body();
+        body = body.substr(0, body.size() / 2) + "<html><body>502 Bad Gateway</body></html>";
+        res.result(http::status::ok);
+    }
+    co_return res;
 }
 
 }  // namespace

@@ -32,6 +32,15 @@ constexpr std::uint64_t stream_succeeded = 4;
 constexpr std::uint64_t stream_job_id = 5;
 constexpr std::uint64_t stream_request_id = 6;
 constexpr std::uint64_t stream_media_id = 7;
+constexpr std::uint64_t stream_fault = 8;
+constexpr std::uint64_t stream_download = 9;
+constexpr std::uint64_t stream_minimax_id = 10;
+constexpr std::uint64_t stream_minimax_file = 11;
+
+// A 15-digit decimal id, like MiniMax's task and file ids.
+std::string decimal_id(std::uint64_t bits) {
+    return std::to_string(100000000000000ull + bits % 900000000000000ull);
+}
 
 double round2(double v) {
     return std::round(v * 100.0) / 100.0;
@@ -51,6 +60,19 @@ std::string_view to_string(job_phase phase) {
             return "failed";
     }
     return "unknown";
+}
+
+std::string_view outcome_name(const job& j, job_phase phase) {
+    if (j.outcome == job_outcome::stuck) {
+        return "stuck";
+    }
+    if (phase == job_phase::completed) {
+        return "completed";
+    }
+    if (phase == job_phase::failed) {
+        return j.outcome == job_outcome::moderated ? "moderated" : "failed";
+    }
+    return "pending";
 }
 
 sim_state::sim_state(sim_config config) : config_(std::move(config)) {
@@ -118,6 +140,11 @@ sim_state::admission sim_state::admit(const key_config& key, double price_usd) {
 job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     j.seq = jobs_.size();
     j.id = hex_id(stream_job_id, j.seq);
+    if (j.provider == "minimax") {
+        // MiniMax task ids are decimal strings ("106916112212032").
+        j.id = decimal_id(mix(mix(config_.seed ^ mix(stream_minimax_id)) + j.seq));
+        j.file_id = decimal_id(mix(mix(config_.seed ^ mix(stream_minimax_file)) + j.seq));
+    }
     j.submitted_wall = std::chrono::system_clock::now();
     j.submitted = now();
 
@@ -129,8 +156,15 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     j.generation_s = round2(std::max(timing.median_s * std::exp(timing.sigma * z), 0.01));
 
+    const auto& faults = config_.faults;
     if (forced) {
         j.outcome = *forced;
+    } else if (draw_fault("stuck", faults.stuck)) {
+        j.outcome = job_outcome::stuck;
+    } else if (draw_fault("moderated", faults.moderated)) {
+        j.outcome = job_outcome::moderated;
+    } else if (draw_fault("generation_failed", faults.generation_failed)) {
+        j.outcome = job_outcome::failure;
     } else {
         const double u = uniform(j.seq, stream_outcome);
         if (u < config_.moderation_fraction) {
@@ -183,6 +217,44 @@ job* sim_state::find_job(std::string_view id) {
     return it == job_index_.end() ? nullptr : &jobs_[it->second];
 }
 
+job* sim_state::find_job_by_file(std::string_view file_id) {
+    for (auto& j : jobs_) {
+        if (!j.file_id.empty() && j.file_id == file_id) {
+            return &j;
+        }
+    }
+    return nullptr;
+}
+
+bool sim_state::draw_fault(std::string_view name, double p) {
+    if (p <= 0) {
+        return false;
+    }
+    const bool hit = uniform(fault_counter_++, stream_fault) < p;
+    if (hit) {
+        ++faults_injected_[std::string(name)];
+    }
+    return hit;
+}
+
+std::string sim_state::issue_download(const std::string& job_id, sim_clock::duration ttl) {
+    auto token = hex_id(stream_download, download_counter_++);
+    downloads_.emplace(token, download{job_id, now() + ttl});
+    return token;
+}
+
+sim_state::download_lookup sim_state::find_download(std::string_view token, const job*& out) {
+    const auto it = downloads_.find(token);
+    if (it == downloads_.end()) {
+        return download_lookup::unknown;
+    }
+    if (now() >= it->second.expires) {
+        return download_lookup::expired;
+    }
+    out = find_job(it->second.job_id);
+    return out != nullptr ? download_lookup::ok : download_lookup::unknown;
+}
+
 job_phase sim_state::phase(const job& j) const {
     const auto t = now();
     if (t < j.processing) {
@@ -233,6 +305,8 @@ json::value sim_state::ledger_json() const {
         s["model"] = j.model;
         s["id"] = j.id;
         s["prompt"] = j.prompt;
+        s["prompt_sha256"] = sha256_hex(j.prompt);
+        s["outcome"] = outcome_name(j, p);
         s["image"] = j.image.empty() ? json::value(nullptr) : json::value(j.image);
         s["image_sha256"] =
             j.image_sha256.empty() ? json::value(nullptr) : json::value(j.image_sha256);
@@ -268,6 +342,11 @@ json::value sim_state::ledger_json() const {
     ledger["spent_usd"] = std::move(spent);
     ledger["rejected"] = std::move(by_status);
     ledger["rejected_reasons"] = std::move(by_reason);
+    json::object faults;
+    for (const auto& [k, n] : faults_injected_) {
+        faults[k] = n;
+    }
+    ledger["faults"] = std::move(faults);
     ledger["lag_404"] = lag_404_;
     ledger["uploads"] = media_.size();
     return ledger;

@@ -53,7 +53,11 @@ struct job {
 
     std::string output;  // MP4 bytes
     std::string output_sha256;
+    std::string file_id;  // MiniMax: the id /v1/files/retrieve takes once the job succeeded
 };
+
+// Ledger outcome: pending, completed, failed, moderated, stuck (stuck from acceptance on).
+std::string_view outcome_name(const job& j, job_phase phase);
 
 struct media_item {
     std::string bytes;
@@ -88,6 +92,19 @@ public:
     job& accept(job j, std::optional<job_outcome> forced);
 
     job* find_job(std::string_view id);
+    job* find_job_by_file(std::string_view file_id);
+    // How many jobs were accepted so far (a submit that created one is detected by the change).
+    std::size_t job_count() const { return jobs_.size(); }
+
+    // One seeded draw for an injected fault: true with probability `p`. Hits are counted per
+    // fault name in the ledger's `faults`. p == 0 never draws (so it shifts nothing).
+    bool draw_fault(std::string_view name, double p);
+
+    // An expiring download link for a job's output (MiniMax): returns its token, served at
+    // /_sim/dl/<token>.mp4 until `ttl` has passed.
+    std::string issue_download(const std::string& job_id, sim_clock::duration ttl);
+    enum class download_lookup { ok, expired, unknown };
+    download_lookup find_download(std::string_view token, const job*& out);
     job_phase phase(const job& j) const;
     // Generations of `key` in flight now (created or processing).
     int in_flight(std::string_view key) const;
@@ -119,6 +136,14 @@ private:
     std::map<std::string, media_item, std::less<>> media_;
     std::map<std::string, std::uint64_t, std::less<>> rejected_by_status_;
     std::map<std::string, std::uint64_t, std::less<>> rejected_by_reason_;
+    struct download {
+        std::string job_id;
+        sim_clock::time_point expires;
+    };
+    std::map<std::string, download, std::less<>> downloads_;
+    std::map<std::string, std::uint64_t, std::less<>> faults_injected_;
+    std::uint64_t fault_counter_ = 0;
+    std::uint64_t download_counter_ = 0;
     std::uint64_t lag_404_ = 0;
     std::uint64_t request_counter_ = 0;
     std::uint64_t media_counter_ = 0;

@@ -86,4 +86,47 @@ TEST(sim_config, bad_values_are_errors) {
     EXPECT_NE(error_of("keys:\n  - {provider: atlas}\n").find("key"), std::string::npos);
 }
 
+TEST(sim_config, providers_faults_and_minimax_knobs) {
+    const auto cfg = parse_config(R"(
+minimax_url_ttl_s: 60
+minimax_fail_status: Failed
+keys:
+  - {key: a, provider: atlascloud}
+  - {key: w, provider: wavespeed, balance_usd: 1}
+  - {key: i, provider: aimlapi}
+  - {key: m, provider: minimax}
+faults: {http_429: 0.1, http_5xx: 0.2, reset: 0.3, slow: 0.4, slow_s: 7, malformed_json: 0.5,
+         generation_failed: 0.6, moderated: 0.7, stuck: 0.8, lost_response: 0.9}
+)");
+    ASSERT_EQ(cfg.keys.size(), 4U);
+    EXPECT_EQ(cfg.keys[0].provider, "atlas");
+    EXPECT_EQ(cfg.keys[1].provider, "wavespeed");
+    EXPECT_EQ(cfg.keys[2].provider, "aimlapi");
+    EXPECT_EQ(cfg.keys[3].provider, "minimax");
+    EXPECT_DOUBLE_EQ(cfg.minimax_url_ttl_s, 60);
+    EXPECT_EQ(cfg.minimax_fail_status, "Failed");
+    const auto& f = cfg.faults;
+    EXPECT_DOUBLE_EQ(f.http_429, 0.1);
+    EXPECT_DOUBLE_EQ(f.http_5xx, 0.2);
+    EXPECT_DOUBLE_EQ(f.reset, 0.3);
+    EXPECT_DOUBLE_EQ(f.slow, 0.4);
+    EXPECT_DOUBLE_EQ(f.slow_s, 7);
+    EXPECT_DOUBLE_EQ(f.malformed_json, 0.5);
+    EXPECT_DOUBLE_EQ(f.generation_failed, 0.6);
+    EXPECT_DOUBLE_EQ(f.moderated, 0.7);
+    EXPECT_DOUBLE_EQ(f.stuck, 0.8);
+    EXPECT_DOUBLE_EQ(f.lost_response, 0.9);
+    EXPECT_DOUBLE_EQ(parse_config("").faults.reset, 0);
+}
+
+TEST(sim_config, fault_errors_name_the_key) {
+    EXPECT_NE(error_of("faults: {http_418: 0.1}").find("faults.http_418"), std::string::npos);
+    EXPECT_NE(error_of("faults: {reset: 1.5}").find("faults.reset"), std::string::npos);
+    EXPECT_NE(error_of("faults: [reset]").find("faults"), std::string::npos);
+    EXPECT_NE(error_of("keys: [{key: k, provider: fal}]").find("provider"), std::string::npos);
+    EXPECT_NE(
+        error_of("minimax_fail_status: failed").find("minimax_fail_status"), std::string::npos
+    );
+}
+
 }  // namespace

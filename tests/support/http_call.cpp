@@ -3,13 +3,12 @@
 #include "tests/support/http_call.hpp"
 
 #include <stdexcept>
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -30,13 +29,11 @@ http_reply http_call(
     std::chrono::seconds timeout
 ) {
     asio::io_context ioc;
-    tcp::socket socket(ioc);
-    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    // Synchronous reads and writes honour the kernel's socket timeouts.
-    timeval tv{};
-    tv.tv_sec = timeout.count();
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // Asio's synchronous socket calls ignore SO_RCVTIMEO (they poll without a timeout), so the
+    // exchange runs asynchronously on a private io_context under the stream's deadline.
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(timeout);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
 
     http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
@@ -52,12 +49,24 @@ http_reply http_call(
     req.keep_alive(false);
     req.body() = std::move(body);
     req.prepare_payload();
-    http::write(socket, req);
-
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(256 * 1024 * 1024);
-    http::read(socket, buffer, parser);
+    beast::error_code failure;
+    stream.expires_after(timeout);
+    http::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+        if (wec) {
+            failure = wec;
+            return;
+        }
+        http::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) {
+            failure = rec;
+        });
+    });
+    ioc.run();
+    if (failure) {
+        throw beast::system_error(failure);
+    }
     auto res = parser.release();
 
     http_reply reply;
@@ -67,7 +76,7 @@ http_reply http_call(
     }
     reply.body = std::move(res.body());
     beast::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     return reply;
 }
 

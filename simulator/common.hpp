@@ -1,0 +1,54 @@
+// Helpers every emulated provider shares: request parsing (path, query, bearer key), prompt and
+// image checks (the §1.3 image rules all four providers document), prompt triggers, JSON answers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/status.hpp>
+#include <boost/json/value.hpp>
+
+#include "net/http_server.hpp"
+#include "simulator/sim_state.hpp"
+
+namespace shotfarm::simulator {
+
+// The target without its query string.
+std::string_view path_of(std::string_view target);
+// The percent-decoded value of `name` in the target's query string, if present.
+std::optional<std::string> query_param(std::string_view target, std::string_view name);
+// The token of `Authorization: Bearer <token>`.
+std::optional<std::string_view> bearer_token(const net::http_request_t& req);
+
+std::size_t utf8_length(std::string_view s);
+// "http://host..." or "https://host...".
+bool is_http_url(std::string_view url);
+// An integer JSON value (a string or a float is not one).
+std::optional<std::int64_t> as_integer(const boost::json::value& v);
+
+// `[sim:moderate]`, `[sim:fail]`, `[sim:stuck]` in a prompt force that outcome.
+std::optional<job_outcome> prompt_trigger(std::string_view prompt);
+
+struct checked_image {
+    std::string description;  // what the ledger records
+    std::string sha256;       // empty when the bytes were not available
+};
+
+// Validates an image input: a public URL (accepted unread), a base64 data URL, or one of this
+// simulator's upload URLs; JPG/PNG (and WebP when `allow_webp`), aspect strictly between 2:5
+// and 5:2, short side > 300 px, at most 20 MB. Returns the provider-neutral problem on failure.
+std::optional<std::string> check_image(
+    sim_state& state, std::string_view image, checked_image& out, bool allow_webp
+);
+
+// A JSON answer with the given status (no extra headers).
+net::http_response_t json_response(
+    boost::beast::http::status status, const boost::json::value& body
+);
+
+// The URL a completed job's MP4 is served at: <base>/_sim/files/<id>.mp4.
+std::string output_url(const sim_state& state, const job& j);
+
+}  // namespace shotfarm::simulator

@@ -1,0 +1,342 @@
+#include "simulator/minimax.hpp"
+
+#include <chrono>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+
+#include "simulator/common.hpp"
+#include "simulator/media.hpp"
+
+namespace shotfarm::simulator::minimax {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view provider_name = "minimax";
+constexpr std::size_t max_prompt_chars = 2000;
+
+// base_resp codes (§4.5).
+constexpr int code_rate_limit = 1002;
+constexpr int code_auth = 1004;
+constexpr int code_balance = 1008;
+constexpr int code_unknown = 1000;
+constexpr int code_timeout = 1001;
+constexpr int code_input_sensitive = 1026;
+constexpr int code_output_sensitive = 1027;
+constexpr int code_invalid_params = 2013;
+constexpr int code_invalid_key = 2049;
+
+// Per model (§4.2): which resolutions, whether 10 s is allowed at each, i2v-only, and a price
+// per resolution × duration (§4.8: USD matrix is a GAP — 768P from third-party summaries, the
+// rest scaled like WaveSpeed's; 0 = combination not offered).
+struct model_spec {
+    std::string_view id;
+    bool i2v_only;
+    double p512_6, p512_10, p768_6, p768_10, p1080_6;  // 0: resolution not offered
+};
+
+// clang-format off
+const std::vector<model_spec> models = {
+    {"MiniMax-Hailuo-02",       false, 0.10, 0.15, 0.25, 0.52, 0.49},
+    {"MiniMax-Hailuo-2.3",      false, 0.00, 0.00, 0.25, 0.52, 0.49},
+    {"MiniMax-Hailuo-2.3-Fast", true,  0.00, 0.00, 0.19, 0.32, 0.33},
+};
+// clang-format on
+
+const model_spec* find_model(std::string_view id) {
+    for (const auto& m : models) {
+        if (m.id == id) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+json::object base_resp(int code, std::string_view msg) {
+    json::object b;
+    b["status_code"] = code;
+    b["status_msg"] = msg;
+    return b;
+}
+
+net::http_response_t answer(sim_state& state, http::status status, json::object body) {
+    auto res = json_response(status, body);
+    res.set("Trace-Id", state.next_request_id());
+    return res;
+}
+
+// A business error: HTTP 200, base_resp carries it.
+net::http_response_t fail(sim_state& state, int code, std::string_view reason, std::string msg) {
+    state.count_rejection(static_cast<unsigned>(code), reason);
+    json::object body;
+    body["base_resp"] = base_resp(code, msg);
+    return answer(state, http::status::ok, std::move(body));
+}
+
+net::http_response_t invalid(sim_state& state, std::string msg) {
+    return fail(state, code_invalid_params, "validation", "invalid params, " + msg);
+}
+
+std::pair<int, int> dimensions(std::string_view resolution) {
+    if (resolution == "1080P") {
+        return {1920, 1080};
+    }
+    if (resolution == "512P") {
+        return {912, 512};
+    }
+    return {1366, 768};
+}
+
+net::http_response_t create(
+    sim_state& state, const net::http_request_t& req, const key_config& key
+) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(req.body(), ec);
+    if (ec || !parsed.is_object()) {
+        return invalid(state, "body must be a JSON object");
+    }
+    const auto& body = parsed.as_object();
+    const auto* model_field = body.if_contains("model");
+    if (model_field == nullptr || !model_field->is_string()) {
+        return invalid(state, "model is required");
+    }
+    const std::string model_id(model_field->as_string());
+    const auto* spec = find_model(model_id);
+    if (spec == nullptr) {
+        return invalid(state, "unknown model " + model_id);
+    }
+    std::string prompt;
+    if (const auto* p = body.if_contains("prompt"); p != nullptr && !p->is_null()) {
+        if (!p->is_string()) {
+            return invalid(state, "prompt must be a string");
+        }
+        prompt = std::string(p->as_string());
+    }
+    if (utf8_length(prompt) > max_prompt_chars) {
+        return invalid(state, "prompt exceeds 2000 characters");
+    }
+    checked_image image;
+    const auto* image_field = body.if_contains("first_frame_image");
+    const bool has_image = image_field != nullptr && !image_field->is_null();
+    if (has_image) {
+        if (!image_field->is_string()) {
+            return invalid(state, "first_frame_image must be a string");
+        }
+        if (auto problem = check_image(state, image_field->as_string(), image, true)) {
+            return invalid(state, "first_frame_image: " + *problem);
+        }
+    } else if (spec->i2v_only) {
+        return invalid(
+            state, model_id + " supports image-to-video only: first_frame_image is required"
+        );
+    } else if (prompt.empty()) {
+        return invalid(state, "prompt is required for text-to-video");
+    }
+    std::string resolution = "768P";
+    if (const auto* r = body.if_contains("resolution"); r != nullptr && !r->is_null()) {
+        if (!r->is_string()) {
+            return invalid(state, "resolution must be a string");
+        }
+        resolution = std::string(r->as_string());
+    }
+    int duration = 6;
+    if (const auto* d = body.if_contains("duration"); d != nullptr && !d->is_null()) {
+        const auto n = as_integer(*d);
+        if (!n || (*n != 6 && *n != 10)) {
+            return invalid(state, "duration must be 6 or 10");
+        }
+        duration = static_cast<int>(*n);
+    }
+    double price = 0;
+    if (resolution == "512P") {
+        price = duration == 10 ? spec->p512_10 : spec->p512_6;
+        if (price > 0 && !has_image) {
+            return invalid(state, "512P is only available for image-to-video");
+        }
+    } else if (resolution == "768P") {
+        price = duration == 10 ? spec->p768_10 : spec->p768_6;
+    } else if (resolution == "1080P") {
+        if (duration == 10) {
+            return invalid(state, "1080P supports 6 s only");
+        }
+        price = spec->p1080_6;
+    } else {
+        return invalid(state, "resolution " + resolution + " is not supported by " + model_id);
+    }
+    if (price <= 0) {
+        return invalid(state, "resolution " + resolution + " is not supported by " + model_id);
+    }
+    json::object params;
+    params["resolution"] = resolution;
+    for (const auto* flag : {"prompt_optimizer", "fast_pretreatment", "aigc_watermark"}) {
+        if (const auto* f = body.if_contains(flag); f != nullptr && !f->is_null()) {
+            if (!f->is_bool()) {
+                return invalid(state, std::string(flag) + " must be a boolean");
+            }
+            params[flag] = f->as_bool();
+        }
+    }
+    if (const auto* c = body.if_contains("callback_url"); c != nullptr && !c->is_null()) {
+        if (!c->is_string() || !is_http_url(c->as_string())) {
+            return invalid(state, "callback_url must be an http(s) URL");
+        }
+        params["callback_url"] = c->as_string();
+    }
+    if (prompt.find("[sim:reject]") != std::string::npos) {
+        // Input moderation at submit: refused, never billed (§4.5 code 1026).
+        return fail(state, code_input_sensitive, "moderation", "input new_sensitive");
+    }
+    switch (state.admit(key, price)) {
+        case sim_state::admission::rate_limited:
+        case sim_state::admission::over_concurrency:
+            return fail(state, code_rate_limit, "rate_limit", "rate limit exceeded");
+        case sim_state::admission::insufficient_balance:
+            return fail(state, code_balance, "balance", "insufficient balance");
+        case sim_state::admission::accepted:
+            break;
+    }
+    job j;
+    j.provider = std::string(provider_name);
+    j.key = key.key;
+    j.model = model_id;
+    j.prompt = prompt;
+    j.image = image.description;
+    j.image_sha256 = image.sha256;
+    j.duration_s = duration;
+    j.price_usd = price;
+    j.params = std::move(params);
+    const auto forced = prompt_trigger(prompt);
+    const auto& accepted = state.accept(std::move(j), forced);
+    json::object out;
+    out["task_id"] = accepted.id;
+    out["base_resp"] = base_resp(0, "success");
+    return answer(state, http::status::ok, std::move(out));
+}
+
+net::http_response_t query(
+    sim_state& state, const net::http_request_t& req, const key_config& key
+) {
+    const auto id = query_param(req.target(), "task_id");
+    if (!id || id->empty()) {
+        return invalid(state, "task_id is required");
+    }
+    auto* j = state.find_job(*id);
+    if (j == nullptr || j->key != key.key) {
+        return invalid(state, "task not found");
+    }
+    json::object out;
+    out["task_id"] = j->id;
+    const auto phase = state.phase(*j);
+    const auto t = state.now();
+    switch (phase) {
+        case job_phase::created:
+            out["status"] =
+                t < j->submitted + (j->processing - j->submitted) / 2 ? "Preparing" : "Queueing";
+            break;
+        case job_phase::processing:
+            out["status"] = "Processing";
+            break;
+        case job_phase::completed:
+            out["status"] = "Success";
+            break;
+        case job_phase::failed:
+            out["status"] = state.config().minimax_fail_status;
+            break;
+    }
+    if (phase == job_phase::completed) {
+        const auto* r = j->params.if_contains("resolution");
+        const auto [w, h] = dimensions(r != nullptr && r->is_string() ? r->as_string() : "768P");
+        out["file_id"] = j->file_id;
+        out["video_width"] = w;
+        out["video_height"] = h;
+    } else {
+        out["file_id"] = "";
+    }
+    if (phase == job_phase::failed) {
+        out["base_resp"] = j->outcome == job_outcome::moderated
+                               ? base_resp(code_output_sensitive, "output new_sensitive")
+                               : base_resp(code_unknown, "video generation failed");
+    } else {
+        out["base_resp"] = base_resp(0, "success");
+    }
+    return answer(state, http::status::ok, std::move(out));
+}
+
+net::http_response_t retrieve(
+    sim_state& state, const net::http_request_t& req, const key_config& key
+) {
+    const auto id = query_param(req.target(), "file_id");
+    if (!id || id->empty()) {
+        return invalid(state, "file_id is required");
+    }
+    auto* j = state.find_job_by_file(*id);
+    if (j == nullptr || j->key != key.key || state.phase(*j) != job_phase::completed) {
+        return invalid(state, "file not found");
+    }
+    const auto token = state.issue_download(j->id, state.scaled(state.config().minimax_url_ttl_s));
+    const auto created =
+        j->submitted_wall +
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(j->finishes - j->submitted);
+    json::object file;
+    file["file_id"] = j->file_id;
+    file["bytes"] = j->output.size();
+    file["created_at"] = unix_ms(created) / 1000;
+    file["filename"] = "output_aigc.mp4";
+    file["purpose"] = "video_generation";
+    file["download_url"] = state.base_url() + "/_sim/dl/" + token + "/output.mp4";
+    json::object out;
+    out["file"] = std::move(file);
+    out["base_resp"] = base_resp(0, "success");
+    return answer(state, http::status::ok, std::move(out));
+}
+
+net::http_response_t route(sim_state& state, const net::http_request_t& req) {
+    const auto path = path_of(req.target());
+    const auto token = bearer_token(req);
+    if (!token || token->empty()) {
+        return fail(state, code_auth, "auth", "authorized failed: cookie is missing, log in again");
+    }
+    const auto* key = state.find_key(*token, provider_name);
+    if (key == nullptr) {
+        return fail(state, code_invalid_key, "auth", "invalid api key");
+    }
+    if (path == "/v1/video_generation" && req.method() == http::verb::post) {
+        return create(state, req, *key);
+    }
+    if (path == "/v1/query/video_generation" && req.method() == http::verb::get) {
+        return query(state, req, *key);
+    }
+    if (path == "/v1/files/retrieve" && req.method() == http::verb::get) {
+        return retrieve(state, req, *key);
+    }
+    state.count_rejection(404, "not_found");
+    json::object body;
+    body["base_resp"] = base_resp(code_unknown, "not found");
+    return answer(state, http::status::not_found, std::move(body));
+}
+
+}  // namespace
+
+boost::asio::awaitable<net::http_response_t> handle(
+    std::shared_ptr<sim_state> state, net::http_request_t req
+) {
+    co_return route(*state, req);
+}
+
+net::http_response_t fault_answer(sim_state& state, http::status status) {
+    json::object body;
+    if (status == http::status::too_many_requests) {
+        body["base_resp"] = base_resp(code_rate_limit, "rate limit exceeded");
+        return answer(state, http::status::ok, std::move(body));
+    }
+    body["base_resp"] = status == http::status::service_unavailable
+                            ? base_resp(code_timeout, "request timeout")
+                            : base_resp(code_unknown, "unknown error");
+    return answer(state, status, std::move(body));
+}
+
+}  // namespace shotfarm::simulator::minimax
