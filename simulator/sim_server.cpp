@@ -188,10 +188,11 @@ asio::awaitable<net::http_response_t> dispatch(
         co_await timer.async_wait(asio::use_awaitable);
     }
     const bool malformed = state->draw_fault("malformed_json", faults.malformed_json);
-    const bool lose = submit && state->draw_fault("lost_response", faults.lost_response);
     const auto jobs_before = state->job_count();
     auto res = co_await route(p, state, std::move(req));
-    if (lose && state->job_count() > jobs_before) {
+    // Drawn only for submits that created a job, so refused ones do not consume draws.
+    if (submit && state->job_count() > jobs_before &&
+        state->draw_fault("lost_response", faults.lost_response)) {
         throw drop_connection{};  // created and billed; the client never hears of it
     }
     if (malformed) {
