@@ -147,12 +147,21 @@ farm::farm(farm_options opts)
           "minimax/hailuo-2.3/t2v-standard"}) {
         sim << "  " << m << ": {median_s: " << opts_.median_s << ", sigma: 0.2}\n";
     }
-    sim_ = std::make_unique<sim_process>(sim.str());
+    sim_ = std::make_unique<sim_process>(opts_.sim_yaml.empty() ? sim.str() : opts_.sim_yaml);
 
     std::ofstream cfg(config_path());
     cfg << "state_dir: state\noutput_dir: out\nlisten: 127.0.0.1:0\n"
         << "poll_interval_s: 0.1\nmax_poll_interval_s: 0.5\n"
         << "accounts:\n";
+    if (!opts_.accounts_yaml.empty()) {
+        std::string accounts = opts_.accounts_yaml;
+        for (auto at = accounts.find("@BASE@"); at != std::string::npos;
+             at = accounts.find("@BASE@")) {
+            accounts.replace(at, 6, sim_->base_url());
+        }
+        cfg << accounts << opts_.extra_config;
+        return;
+    }
     for (const char* name : {"a", "b"}) {
         // Both spellings of the provider: `atlas`, and `atlascloud` (later contracts' name).
         cfg << "  - name: atlas-" << name
@@ -216,6 +225,9 @@ std::unique_ptr<child> farm::start_run(const std::string& tag) {
         config_path().string(),
         shotlist_path().string()};
     std::map<std::string, std::string> env = {{"E2E_KEY_a", "key-a"}, {"E2E_KEY_b", "key-b"}};
+    for (const auto& [name, key] : opts_.keys) {
+        env["E2E_KEY_" + name] = key;
+    }
     return std::make_unique<child>(argv, env, dir_ / (tag + ".out"), dir_ / (tag + ".err"));
 }
 

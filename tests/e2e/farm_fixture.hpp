@@ -54,6 +54,12 @@ struct farm_options {
     int account_concurrency = 3;
     double median_s = 60;
     std::string extra_config;  ///< appended to the daemon config
+    /// When set: the whole SIM.yaml, and the config's `accounts:` block (with @BASE@ standing
+    /// for the simulator's base URL) — for runs over other providers than the default two
+    /// Atlas keys. Keys are exported as E2E_KEY_<name> from `keys`.
+    std::string sim_yaml;
+    std::string accounts_yaml;
+    std::map<std::string, std::string> keys;
 };
 
 inline farm_options with_time_scale(double t) {
