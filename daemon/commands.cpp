@@ -253,14 +253,15 @@ int run_command(const run_args& args) {
 int models_command() {
     const auto& cat = providers::catalog::builtin();
     std::cout << std::left << std::setw(22) << "MODEL" << std::setw(5) << "MODE" << std::setw(6)
-              << "SECS" << std::setw(7) << "RES" << std::setw(11) << "PROVIDER" << std::setw(36)
-              << "PROVIDER MODEL"
-              << "USD\n";
+              << "SECS" << std::setw(7) << "RES" << std::setw(11) << "PROVIDER" << std::setw(9)
+              << "USD"
+              << "PRICE KEY (config prices:)\n";
     for (const auto& o : cat.all()) {
+        char usd[32];
+        std::snprintf(usd, sizeof usd, "%.4g", o.price_usd);
         std::cout << std::left << std::setw(22) << o.model << std::setw(5) << to_string(o.m)
                   << std::setw(6) << o.duration << std::setw(7) << o.resolution << std::setw(11)
-                  << o.provider << std::setw(36) << o.provider_model << std::fixed
-                  << std::setprecision(2) << o.price_usd << "\n";
+                  << o.provider << std::setw(9) << usd << providers::catalog::price_key(o) << "\n";
     }
     return 0;
 }

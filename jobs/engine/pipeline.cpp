@@ -134,11 +134,14 @@ std::optional<providers::offer> pipeline::offer_for(
     const job_record& job, const std::string& provider
 ) const {
     const auto m = job.mode == "i2v" ? providers::mode::i2v : providers::mode::t2v;
-    auto offers = catalog_.find(job.model, m, job.duration_s, provider);
-    if (offers.empty()) {
-        return std::nullopt;
+    for (auto& o : catalog_.find(job.model, m, job.duration_s, provider)) {
+        // Never send a request the provider would refuse: an empty prompt only where allowed.
+        if (job.prompt.empty() && o.prompt_required) {
+            continue;
+        }
+        return std::move(o);
     }
-    return offers.front();
+    return std::nullopt;
 }
 
 std::optional<account_choice> pipeline::choose(const job_record& job) {
