@@ -25,6 +25,9 @@ using clock_type = std::chrono::steady_clock;
 using providers::outcome_class;
 using providers::remote_state;
 
+/// How long an upload URL is reused for further submits (Atlas: "may expire", no figure given).
+constexpr std::chrono::seconds upload_reuse{3600};
+
 /// What the dispatcher knows about one account. In-process for now: one daemon per database
 /// (limits shared through PostgreSQL come with the scheduler work).
 struct pipeline::slot {
@@ -501,7 +504,37 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
         if (job.image->rfind("https://", 0) == 0) {
             req.image_url = *job.image;
         } else {
-            auto up = co_await s.api->upload_image(*job.image);
+            // Each distinct image is uploaded once per account (by its bytes' SHA-256); the
+            // URL is reused while it is surely still valid.
+            const std::string image_sha = sha256_file(*job.image);
+            // One upload at a time per (account, image): a second job with the same first
+            // frame waits for the first upload and then reuses it.
+            const std::string upload_key = s.acct.name + "/" + image_sha;
+            while (uploading_.count(upload_key) > 0) {
+                asio::steady_timer t(ex_, 20ms);
+                co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            uploading_.insert(upload_key);
+            struct upload_guard {
+                std::set<std::string>& set;
+                std::string key;
+                ~upload_guard() { set.erase(key); }
+            } guard{uploading_, upload_key};
+            auto cached = co_await store_.cached_upload(s.acct.name, image_sha, upload_reuse);
+            providers::upload_result up;
+            if (cached) {
+                up.cls = outcome_class::ok;
+                up.url = *cached;
+                metrics_.uploads.with({provider, s.acct.name, "reused"}).inc();
+            } else {
+                up = co_await s.api->upload_image(*job.image);
+                const bool remote = up.cls == outcome_class::ok && up.url.rfind("http", 0) == 0;
+                if (remote) {  // data: URIs are built locally: nothing to remember
+                    co_await store_.remember_upload(s.acct.name, image_sha, up.url);
+                }
+                metrics_.uploads.with({provider, s.acct.name, remote ? "uploaded" : "inline"})
+                    .inc();
+            }
             if (up.cls != outcome_class::ok) {
                 const bool give_up =
                     up.cls == outcome_class::rejected_input || job.retries + 1 >= opts_.max_retries;

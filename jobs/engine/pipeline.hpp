@@ -121,7 +121,8 @@ private:
     bool wake_pending_ = false;
     bool stop_requested_ = false;
     int active_tasks_ = 0;
-    std::set<std::int64_t> busy_;  ///< ids of jobs a task of ours works on
+    std::set<std::int64_t> busy_;      ///< ids of jobs a task of ours works on
+    std::set<std::string> uploading_;  ///< "account/sha256" of image uploads in progress
     static constexpr std::chrono::seconds recovery_period{5};
     std::mt19937_64 rng_;
     std::chrono::steady_clock::time_point started_;

@@ -69,6 +69,11 @@ run_metrics::run_metrics(metrics::registry& r)
           "Generations in flight per account as this daemon counts them.",
           {"provider", "account"}
       )),
-      up(r.add_gauge("shotfarm_pipeline_running", "1 while the pipeline is working.", {})) {}
+      up(r.add_gauge("shotfarm_pipeline_running", "1 while the pipeline is working.", {})),
+      uploads(r.add_counter(
+          "shotfarm_image_uploads_total",
+          "First-frame images made usable for a submit: uploaded, reused or inlined.",
+          {"provider", "account", "source"}
+      )) {}
 
 }  // namespace shotfarm::jobs

@@ -23,6 +23,7 @@ struct run_metrics {
     metrics::family<metrics::histogram>& queue_wait_seconds;  // {}
     metrics::family<metrics::gauge>& inflight;                // {provider, account}
     metrics::family<metrics::gauge>& up;                      // {}
+    metrics::family<metrics::counter>& uploads;               // {provider, account, source}
 };
 
 }  // namespace shotfarm::jobs

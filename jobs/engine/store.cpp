@@ -788,4 +788,30 @@ asio::awaitable<std::optional<job_record>> job_store::get_job(std::int64_t id) {
     co_return read_job(r, 0);
 }
 
+asio::awaitable<std::optional<std::string>> job_store::cached_upload(
+    std::string account, std::string sha256, std::chrono::seconds max_age
+) {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        "SELECT url FROM uploads WHERE account = $1 AND sha256 = $2 "
+        "AND uploaded_at > now() - make_interval(secs => $3::double precision)",
+        params_of(account, sha256, std::to_string(max_age.count()))
+    );
+    if (r.rows() == 0) {
+        co_return std::nullopt;
+    }
+    co_return std::string(r.get(0, 0));
+}
+
+asio::awaitable<void> job_store::remember_upload(
+    std::string account, std::string sha256, std::string url
+) {
+    auto c = co_await pool_.acquire();
+    co_await c->exec(
+        "INSERT INTO uploads (account, sha256, url) VALUES ($1, $2, $3) "
+        "ON CONFLICT (account, sha256) DO UPDATE SET url = EXCLUDED.url, uploaded_at = now()",
+        params_of(account, sha256, url)
+    );
+}
+
 }  // namespace shotfarm::jobs

@@ -176,6 +176,14 @@ public:
     /// Seconds until the next queued/retry_wait job of the project is due (nullopt: none).
     boost::asio::awaitable<std::optional<double>> seconds_until_due(std::string project);
     boost::asio::awaitable<std::vector<job_record>> jobs_of(std::string project);
+    /// The URL an image with these bytes was uploaded to on this account, if that happened
+    /// less than `max_age` ago (provider upload URLs expire).
+    boost::asio::awaitable<std::optional<std::string>> cached_upload(
+        std::string account, std::string sha256, std::chrono::seconds max_age
+    );
+    boost::asio::awaitable<void> remember_upload(
+        std::string account, std::string sha256, std::string url
+    );
     /// One job as stored now (nullopt if there is no such id).
     boost::asio::awaitable<std::optional<job_record>> get_job(std::int64_t id);
 

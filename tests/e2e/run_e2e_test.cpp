@@ -98,6 +98,33 @@ TEST(RunE2E, ModeratedShotFailsWithTheProvidersWordsAndIsNotRetried) {
     EXPECT_NE(f.read("run", "out").find("mod/bad1/t01 [failed]"), std::string::npos);
 }
 
+TEST(RunE2E, EachDistinctImageIsUploadedOncePerAccount) {
+    farm f;
+    fs::copy_file(source_dir() / "examples/demo/frames/dusk_harbour.png", f.dir() / "frame.png");
+    fs::copy_file(source_dir() / "examples/demo/frames/desert_road.jpg", f.dir() / "road.jpg");
+    std::string shots = "project: up\nshots:\n";
+    for (int i = 0; i < 4; ++i) {
+        shots += "  - {id: fa" + std::to_string(i) +
+                 ", prompt: harbour, image: frame.png, account: atlas-a}\n";
+    }
+    for (int i = 0; i < 2; ++i) {
+        shots += "  - {id: ra" + std::to_string(i) +
+                 ", prompt: road, image: road.jpg, account: atlas-a}\n";
+        shots += "  - {id: fb" + std::to_string(i) +
+                 ", prompt: harbour, image: frame.png, account: atlas-b}\n";
+    }
+    f.write_shotlist(shots);
+    ASSERT_EQ(f.run(), 0) << f.read("run", "err");
+    EXPECT_EQ(f.billed().size(), 8u);
+    // frame.png on atlas-a, road.jpg on atlas-a, frame.png on atlas-b.
+    EXPECT_EQ(f.sim().ledger().as_object().at("uploads").to_number<int>(), 3);
+    auto rows = f.query("SELECT account, count(*) FROM uploads GROUP BY account ORDER BY account");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0][0], "atlas-a");
+    EXPECT_EQ(rows[0][1], "2");
+    EXPECT_EQ(rows[1][1], "1");
+}
+
 TEST(RunE2E, BadShotListEnqueuesNothingAndSpendsNothing) {
     farm f;
     f.write_shotlist(
