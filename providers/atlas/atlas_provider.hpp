@@ -16,8 +16,6 @@ public:
     boost::asio::awaitable<poll_result> poll(std::string provider_job_id) override;
 
 private:
-    std::string url(std::string_view path) const;
-
     account acct_;
     net::http_client& http_;
 };

@@ -1,7 +1,8 @@
 #include "providers/wavespeed/wavespeed_provider.hpp"
 
 #include "net/http_client.hpp"
-#include "providers/wavespeed/inline_image.hpp"
+#include "providers/api_request.hpp"
+#include "providers/inline_image.hpp"
 #include "providers/wavespeed/wavespeed_wire.hpp"
 
 namespace shotfarm::providers::wavespeed {
@@ -20,36 +21,33 @@ boost::asio::awaitable<upload_result> wavespeed_provider::upload_image(std::file
 }
 
 boost::asio::awaitable<submit_result> wavespeed_provider::submit(submit_request sreq) {
-    net::http_request req;
-    req.method = http::verb::post;
-    req.url = acct_.base_url + submit_path(sreq.provider_model);
-    req.headers = {
-        {"Authorization", "Bearer " + acct_.api_key}, {"Content-Type", "application/json"}};
-    req.body = submit_body(sreq);
-    req.timeout = acct_.submit_timeout;
-    auto ex = co_await http_.send(std::move(req));
+    auto ex = co_await api_request(
+        http_,
+        acct_,
+        http::verb::post,
+        submit_path(sreq.provider_model),
+        submit_body(sreq),
+        "application/json",
+        acct_.submit_timeout
+    );
     if (ex.ec) {
-        submit_result r;
-        // Once a byte may have left, WaveSpeed may have created (and billed) the task.
-        r.cls = ex.request_sent ? outcome_class::ambiguous : outcome_class::retryable;
-        r.message = ex.error_message();
-        co_return r;
+        co_return submit_transport_failure(ex);
     }
     co_return parse_submit(ex.response.status, ex.response.body);
 }
 
 boost::asio::awaitable<poll_result> wavespeed_provider::poll(std::string provider_job_id) {
-    net::http_request req;
-    req.method = http::verb::get;
-    req.url = acct_.base_url + poll_path(provider_job_id);
-    req.headers = {{"Authorization", "Bearer " + acct_.api_key}};
-    req.timeout = acct_.poll_timeout;
-    auto ex = co_await http_.send(std::move(req));
+    auto ex = co_await api_request(
+        http_,
+        acct_,
+        http::verb::get,
+        poll_path(provider_job_id),
+        std::string(),
+        std::string(),
+        acct_.poll_timeout
+    );
     if (ex.ec) {
-        poll_result r;
-        r.cls = outcome_class::retryable;
-        r.message = ex.error_message();
-        co_return r;
+        co_return poll_transport_failure(ex);
     }
     co_return parse_poll(ex.response.status, ex.response.body);
 }

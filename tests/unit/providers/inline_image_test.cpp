@@ -1,5 +1,5 @@
 // First-frame images as data: URIs (WaveSpeed, AI/ML API, MiniMax): type from the real bytes.
-#include "providers/wavespeed/inline_image.hpp"
+#include "providers/inline_image.hpp"
 
 #include <cstdio>
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "providers/wavespeed/inline_image.hpp"
+#include "providers/inline_image.hpp"
 
 #include <fstream>
 #include <iterator>

@@ -1,0 +1,41 @@
+#include "providers/api_request.hpp"
+
+namespace shotfarm::providers {
+
+boost::asio::awaitable<net::exchange_result> api_request(
+    net::http_client& http,
+    const account& acct,
+    boost::beast::http::verb method,
+    std::string path,
+    std::string body,
+    std::string content_type,
+    std::chrono::milliseconds timeout
+) {
+    net::http_request req;
+    req.method = method;
+    req.url = acct.base_url + path;
+    req.headers.emplace_back("Authorization", "Bearer " + acct.api_key);
+    if (!content_type.empty()) {
+        req.headers.emplace_back("Content-Type", std::move(content_type));
+    }
+    req.body = std::move(body);
+    req.timeout = timeout;
+    co_return co_await http.send(std::move(req));
+}
+
+submit_result submit_transport_failure(const net::exchange_result& ex) {
+    submit_result r;
+    // Once a byte may have left, the provider may have created (and billed) the job.
+    r.cls = ex.request_sent ? outcome_class::ambiguous : outcome_class::retryable;
+    r.message = ex.error_message();
+    return r;
+}
+
+poll_result poll_transport_failure(const net::exchange_result& ex) {
+    poll_result r;
+    r.cls = outcome_class::retryable;
+    r.message = ex.error_message();
+    return r;
+}
+
+}  // namespace shotfarm::providers
