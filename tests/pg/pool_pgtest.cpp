@@ -292,8 +292,10 @@ asio::awaitable<void> cross_update(
         pg::params a{std::to_string(first)};
         co_await c.exec("UPDATE items SET note = note || '+' WHERE id = $1::int", a);
         mine = 1;
-        for (int i = 0; i < 500 && theirs == 0; ++i) {
-            co_await sleep_for(5ms);  // wait (bounded) until the other holds its first row
+        // Wait (bounded, generously: a loaded CI machine can take seconds to connect) until the
+        // other holds its first row, so that the two really deadlock.
+        for (int i = 0; i < 6000 && theirs == 0; ++i) {
+            co_await sleep_for(5ms);
         }
         pg::params b{std::to_string(second)};
         co_await c.exec("UPDATE items SET note = note || '+' WHERE id = $1::int", b);
