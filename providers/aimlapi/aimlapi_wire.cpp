@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "providers/percent_encode.hpp"
+
 namespace shotfarm::providers::aimlapi {
 
 namespace json = boost::json;
@@ -87,23 +89,6 @@ bool looks_moderated(std::string_view text) {
 }
 
 }  // namespace
-
-std::string percent_encode(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        }
-    }
-    return out;
-}
 
 std::string poll_path(std::string_view generation_id) {
     return std::string(submit_path) + "?generation_id=" + percent_encode(generation_id);

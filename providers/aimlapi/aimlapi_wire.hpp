@@ -16,9 +16,6 @@ inline constexpr std::string_view submit_path = "/v2/video/generations";
 /// "349865017168125:minimax/hailuo-2.3").
 std::string poll_path(std::string_view generation_id);
 
-/// RFC 3986 percent-encoding of everything but the unreserved characters (A-Z a-z 0-9 - . _ ~).
-std::string percent_encode(std::string_view s);
-
 /// {model, prompt, image_url?, duration?, ...extra (resolution, enhance_prompt, …)}.
 std::string submit_body(const submit_request& req);
 

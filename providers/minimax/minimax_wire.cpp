@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "providers/percent_encode.hpp"
+
 namespace shotfarm::providers::minimax {
 
 namespace json = boost::json;
@@ -88,22 +90,6 @@ std::string http_error_text(unsigned http_status, const json::object* o) {
         }
     }
     return text;
-}
-
-std::string percent_encode(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        }
-    }
-    return out;
 }
 
 std::string lower(std::string s) {

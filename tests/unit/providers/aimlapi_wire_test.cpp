@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "providers/percent_encode.hpp"
+
 namespace shotfarm::providers::aimlapi {
 namespace {
 
