@@ -117,7 +117,81 @@ std::optional<image_info> probe_webp(std::string_view b) {
     return std::nullopt;
 }
 
+std::optional<std::string> png_truncation(std::string_view b) {
+    std::size_t i = 8;
+    while (i + 8 <= b.size()) {
+        const std::uint64_t length = be32(b, i);
+        const std::string type{b.substr(i + 4, 4)};
+        if (i + 12 + length > b.size()) {
+            return "PNG is cut off inside its " + type + " chunk";
+        }
+        if (type == "IEND") {
+            return std::nullopt;
+        }
+        i += 12 + length;
+    }
+    return "PNG ends without its IEND chunk";
+}
+
+std::optional<std::string> jpeg_truncation(std::string_view b) {
+    // Walk the segments to the first start-of-scan; the entropy-coded data after it cannot
+    // contain FF D9 except as the end-of-image marker (FF bytes are stuffed as FF 00), while an
+    // EXIF thumbnail before it may carry its own.
+    std::size_t i = 2;
+    while (i + 2 <= b.size() && byte_at(b, i) == 0xff) {
+        while (i < b.size() && byte_at(b, i) == 0xff) {
+            ++i;
+        }
+        if (i >= b.size()) {
+            break;
+        }
+        const std::uint32_t marker = byte_at(b, i++);
+        if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+            continue;
+        }
+        if (marker == 0xd9) {
+            return std::nullopt;  // whole, if without a scan: not ours to judge
+        }
+        if (i + 2 > b.size()) {
+            break;
+        }
+        const std::size_t length = be16(b, i);
+        if (i + length > b.size()) {
+            return "JPEG is cut off inside a header segment";
+        }
+        i += length;
+        if (marker == 0xda) {
+            if (b.find(std::string_view{"\xff\xd9", 2}, i) == std::string_view::npos) {
+                return "JPEG ends without its end-of-image marker";
+            }
+            return std::nullopt;
+        }
+    }
+    return "JPEG ends without its end-of-image marker";
+}
+
+std::optional<std::string> webp_truncation(std::string_view b) {
+    const std::uint64_t riff = le16(b, 4) | (static_cast<std::uint64_t>(le16(b, 6)) << 16);
+    if (riff + 8 > b.size()) {
+        return "WebP is " + std::to_string(b.size()) + " bytes but says it has " +
+               std::to_string(riff + 8);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> truncation(std::string_view bytes, image_format f) {
+    switch (f) {
+        case image_format::png:
+            return png_truncation(bytes);
+        case image_format::jpeg:
+            return jpeg_truncation(bytes);
+        case image_format::webp:
+            return webp_truncation(bytes);
+    }
+    return std::nullopt;
+}
 
 std::optional<image_info> probe_image(std::string_view bytes) {
     if (auto png = probe_png(bytes)) {

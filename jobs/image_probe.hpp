@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace shotfarm::jobs {
@@ -20,6 +21,12 @@ struct image_info {
 /// marker), WebP (VP8/VP8L/VP8X). nullopt when the bytes are none of these or the header is
 /// truncated or reports a zero size.
 std::optional<image_info> probe_image(std::string_view bytes);
+
+/// Whether the whole file is there, not just its header: a PNG's chunks run to IEND, a JPEG's
+/// scan ends with EOI, a WebP's RIFF size fits the file. nullopt when complete; otherwise what
+/// is missing ("PNG ends without its IEND chunk"). A truncated upload is refused by providers
+/// only after it was paid for, or renders garbage — so it is refused at validation.
+std::optional<std::string> truncation(std::string_view bytes, image_format f);
 
 /// "PNG", "JPEG", "WebP".
 std::string_view to_string(image_format f);

@@ -631,6 +631,12 @@ private:
             );
             return c;
         }
+        if (auto cut = truncation(bytes, info->format)) {
+            c.problems.push_back(
+                "image " + p.string() + " is truncated (" + *cut + "); export it again"
+            );
+            return c;
+        }
         c.webp = info->format == image_format::webp;
         const std::string ext = lower(p.extension().string());
         const bool ext_ok = info->format == image_format::png ? ext == ".png"

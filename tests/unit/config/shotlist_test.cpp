@@ -271,6 +271,8 @@ TEST_F(shotlist, image_checks_from_the_bytes) {
     dir_.write("text.png", "just some text, not pixels\n");
     dir_.write("fake.jpg", png_bytes(640, 360));  // PNG named .jpg
     dir_.write("frame.webp", webp_bytes(640, 360));
+    const std::string whole = png_bytes(640, 360);
+    dir_.write("cut.png", whole.substr(0, whole.size() - 12));  // IEND missing
     const auto r = load(
         "project: film\n"
         "defaults:\n"
@@ -284,6 +286,7 @@ TEST_F(shotlist, image_checks_from_the_bytes) {
         "  - {id: text, image: text.png}\n"
         "  - {id: fake, image: fake.jpg}\n"
         "  - {id: webp, image: frame.webp}\n"
+        "  - {id: cut, image: cut.png}\n"
     );
     EXPECT_FALSE(r.list);
     EXPECT_TRUE(has(r.errors, 5, 24, "image is 300x300; its short side must be more than 300 px"))
@@ -297,11 +300,13 @@ TEST_F(shotlist, image_checks_from_the_bytes) {
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 12, 23, "is WebP, which only MiniMax accepts; pin the shot to"))
         << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 13, 22, "cut.png is truncated (PNG ends without its IEND chunk)"))
+        << dump(r.errors);
     for (const auto& e : r.errors) {
         EXPECT_NE(e.line, 6) << "301x301 is fine: " << e.str();
         EXPECT_NE(e.line, 8) << "999x400 is fine: " << e.str();
     }
-    EXPECT_EQ(r.errors.size(), 6u) << dump(r.errors);
+    EXPECT_EQ(r.errors.size(), 7u) << dump(r.errors);
 }
 
 TEST_F(shotlist, image_larger_than_20_mb) {
