@@ -196,6 +196,11 @@ sim_config parse_config(const std::string& yaml_text) {
             cfg.faults = parse_faults(value);
         } else if (name == "minimax_url_ttl_s") {
             cfg.minimax_url_ttl_s = non_negative(value, name);
+        } else if (name == "minimax_expire_first_urls") {
+            cfg.minimax_expire_first_urls = scalar<int>(value, name);
+            if (cfg.minimax_expire_first_urls < 0) {
+                fail(location(value, name), "must not be negative");
+            }
         } else if (name == "minimax_fail_status") {
             cfg.minimax_fail_status = scalar<std::string>(value, name);
             if (cfg.minimax_fail_status != "Fail" && cfg.minimax_fail_status != "Failed") {

@@ -57,6 +57,7 @@ struct sim_config {
     double moderation_fraction = 0.0;  // share of jobs failing moderation (1039)
     fault_config faults;
     double minimax_url_ttl_s = 3600;           // provider seconds (scaled) a download_url lives
+    int minimax_expire_first_urls = 0;         // per task, the first N download_urls are expired
     std::string minimax_fail_status = "Fail";  // "Fail" (spec) or "Failed" (the CLI's spelling)
 };
 

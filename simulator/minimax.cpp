@@ -277,7 +277,7 @@ net::http_response_t retrieve(
     if (j == nullptr || j->key != key.key || state.phase(*j) != job_phase::completed) {
         return invalid(state, "file not found");
     }
-    const auto token = state.issue_download(j->id, state.scaled(state.config().minimax_url_ttl_s));
+    const auto token = state.issue_download(*j, state.scaled(state.config().minimax_url_ttl_s));
     const auto created =
         j->submitted_wall +
         std::chrono::duration_cast<std::chrono::system_clock::duration>(j->finishes - j->submitted);

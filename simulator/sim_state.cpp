@@ -237,9 +237,10 @@ bool sim_state::draw_fault(std::string_view name, double p) {
     return hit;
 }
 
-std::string sim_state::issue_download(const std::string& job_id, sim_clock::duration ttl) {
+std::string sim_state::issue_download(job& j, sim_clock::duration ttl) {
     auto token = hex_id(stream_download, download_counter_++);
-    downloads_.emplace(token, download{job_id, now() + ttl});
+    const bool born_expired = j.urls_issued++ < config_.minimax_expire_first_urls;
+    downloads_.emplace(token, download{j.id, born_expired ? now() : now() + ttl});
     return token;
 }
 

@@ -54,6 +54,7 @@ struct job {
     std::string output;  // MP4 bytes
     std::string output_sha256;
     std::string file_id;  // MiniMax: the id /v1/files/retrieve takes once the job succeeded
+    int urls_issued = 0;  // MiniMax: download_urls issued for this job so far
 };
 
 // Ledger outcome: pending, completed, failed, moderated, stuck (stuck from acceptance on).
@@ -101,8 +102,9 @@ public:
     bool draw_fault(std::string_view name, double p);
 
     // An expiring download link for a job's output (MiniMax): returns its token, served at
-    // /_sim/dl/<token>.mp4 until `ttl` has passed.
-    std::string issue_download(const std::string& job_id, sim_clock::duration ttl);
+    // /_sim/dl/<token>/output.mp4 until `ttl` has passed. The first
+    // `minimax_expire_first_urls` links issued for a job are expired from the start.
+    std::string issue_download(job& j, sim_clock::duration ttl);
     enum class download_lookup { ok, expired, unknown };
     download_lookup find_download(std::string_view token, const job*& out);
     job_phase phase(const job& j) const;

@@ -153,6 +153,45 @@ TEST(sim_minimax, download_url_expires) {
     EXPECT_EQ(fetch(fresh).status, 200U);
 }
 
+TEST(sim_minimax, expire_first_urls_per_task) {
+    // The first two download_urls of each task are expired from the start; the third works
+    // (and lives the normal TTL); another task counts its own.
+    sim_process sim(yaml("minimax_expire_first_urls: 2\n"));
+    auto url_of = [&](const std::string& file_id) {
+        auto reply = retrieve(sim, "mm-a", file_id);
+        expect_code(reply, 0);
+        return str(as_object(reply)["file"].as_object()["download_url"]);
+    };
+    std::vector<std::string> file_ids;
+    for (const char* prompt : {"first", "second"}) {
+        const auto id = task_id(
+            create(sim, "mm-a", json::object{{"model", "MiniMax-Hailuo-2.3"}, {"prompt", prompt}})
+        );
+        json::object last;
+        run(sim, id, last);
+        ASSERT_EQ(str(last["status"]), "Success");
+        file_ids.push_back(str(last["file_id"]));
+    }
+    for (const auto& file_id : file_ids) {
+        const auto first = url_of(file_id);
+        const auto second = url_of(file_id);
+        EXPECT_NE(first, second);
+        for (const auto& url : {first, second}) {
+            const auto reply = fetch(url);
+            EXPECT_EQ(reply.status, 403U) << url;
+            EXPECT_NE(reply.body.find("Request has expired"), std::string::npos) << reply.body;
+        }
+        const auto third = url_of(file_id);
+        const auto video = fetch(third);
+        EXPECT_EQ(video.status, 200U) << third;
+        EXPECT_EQ(
+            video.body.size(),
+            as_object(retrieve(sim, "mm-a", file_id))["file"].as_object()["bytes"]
+        );
+        EXPECT_EQ(fetch(first).status, 403U);  // an expired link stays expired
+    }
+}
+
 TEST(sim_minimax, failures_and_fail_spelling) {
     sim_process sim(yaml("minimax_fail_status: Failed\n"));
     const auto mod = task_id(create(

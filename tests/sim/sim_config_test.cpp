@@ -90,6 +90,7 @@ TEST(sim_config, providers_faults_and_minimax_knobs) {
     const auto cfg = parse_config(R"(
 minimax_url_ttl_s: 60
 minimax_fail_status: Failed
+minimax_expire_first_urls: 3
 keys:
   - {key: a, provider: atlascloud}
   - {key: w, provider: wavespeed, balance_usd: 1}
@@ -105,6 +106,8 @@ faults: {http_429: 0.1, http_5xx: 0.2, reset: 0.3, slow: 0.4, slow_s: 7, malform
     EXPECT_EQ(cfg.keys[3].provider, "minimax");
     EXPECT_DOUBLE_EQ(cfg.minimax_url_ttl_s, 60);
     EXPECT_EQ(cfg.minimax_fail_status, "Failed");
+    EXPECT_EQ(cfg.minimax_expire_first_urls, 3);
+    EXPECT_EQ(parse_config("").minimax_expire_first_urls, 0);
     const auto& f = cfg.faults;
     EXPECT_DOUBLE_EQ(f.http_429, 0.1);
     EXPECT_DOUBLE_EQ(f.http_5xx, 0.2);
@@ -126,6 +129,10 @@ TEST(sim_config, fault_errors_name_the_key) {
     EXPECT_NE(error_of("keys: [{key: k, provider: fal}]").find("provider"), std::string::npos);
     EXPECT_NE(
         error_of("minimax_fail_status: failed").find("minimax_fail_status"), std::string::npos
+    );
+    EXPECT_NE(
+        error_of("minimax_expire_first_urls: -1").find("minimax_expire_first_urls"),
+        std::string::npos
     );
 }
 
