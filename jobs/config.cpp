@@ -550,7 +550,10 @@ public:
              "poll_interval_s",
              "max_poll_interval_s",
              "max_download_bytes",
-             "prices"}
+             "prices",
+             "budget_usd",
+             "strategy",
+             "generation_prior_s"}
         );
         app_config c;
         std::error_code ec;
@@ -577,6 +580,34 @@ public:
                     reader_.error(n, "max_attempts", "must be an integer from 1 to 100");
                 } else {
                     c.max_attempts = static_cast<int>(*v);
+                }
+            }
+        }
+        if (auto n = root["budget_usd"]) {
+            c.budget_usd = money(n, "budget_usd");
+        }
+        if (auto n = root["strategy"]) {
+            if (auto v = reader_.string(n, "strategy")) {
+                if (*v != "fastest" && *v != "cheapest") {
+                    reader_.error(n, "strategy", "must be 'fastest' or 'cheapest'");
+                } else {
+                    c.strategy = *v;
+                }
+            }
+        }
+        if (auto n = root["generation_prior_s"]) {
+            if (reader_.is_map(n, "generation_prior_s")) {
+                const auto& cat = providers::catalog::builtin();
+                for (const auto& kv : n) {
+                    const std::string model = kv.first.Scalar();
+                    const auto key = key_path("generation_prior_s", model);
+                    if (!cat.has_model(model)) {
+                        reader_.error(kv.first, key, "unknown model '" + model + "'");
+                        continue;
+                    }
+                    if (auto v = seconds(kv.second, key)) {
+                        c.generation_prior_s.emplace_back(model, *v);
+                    }
                 }
             }
         }
@@ -635,6 +666,15 @@ private:
             return std::nullopt;
         }
         return resolve(base_, *v);
+    }
+
+    std::optional<double> money(const YAML::Node& n, std::string_view key) {
+        auto v = reader_.number(n, key);
+        if (v && !(*v >= 0 && *v <= 1e9)) {
+            reader_.error(n, key, "must be a number of US dollars >= 0");
+            return std::nullopt;
+        }
+        return v;
     }
 
     std::optional<double> seconds(const YAML::Node& n, std::string_view key) {
@@ -733,7 +773,9 @@ private:
              "api_key_env",
              "api_key_file",
              "max_concurrency",
-             "requests_per_minute"}
+             "requests_per_minute",
+             "submits_per_minute",
+             "budget_usd_per_day"}
         );
         account_config a;
         const auto& cat = providers::catalog::builtin();
@@ -771,19 +813,24 @@ private:
                 }
             }
         }
-        for (auto field : {"max_concurrency", "requests_per_minute"}) {
+        const std::pair<const char*, int*> limits[] = {
+            {"max_concurrency", &a.max_concurrency},
+            {"requests_per_minute", &a.requests_per_minute},
+            {"submits_per_minute", &a.submits_per_minute}};
+        for (auto [field, target] : limits) {
             if (auto f = n[field]) {
                 const auto key = key_path(path, field);
                 if (auto v = reader_.integer(f, key)) {
                     if (*v < 1 || *v > 100000) {
                         reader_.error(f, key, "must be an integer >= 1");
                     } else {
-                        (std::string_view{field} == "max_concurrency" ? a.max_concurrency
-                                                                      : a.requests_per_minute) =
-                            static_cast<int>(*v);
+                        *target = static_cast<int>(*v);
                     }
                 }
             }
+        }
+        if (auto f = n["budget_usd_per_day"]) {
+            a.budget_usd_per_day = money(f, key_path(path, "budget_usd_per_day"));
         }
         api_key(n, path, a);
         if (reader_.errors().size() != before) {
@@ -1032,6 +1079,40 @@ providers::catalog make_catalog(const app_config& config) {
         }
     }
     return cat;
+}
+
+}  // namespace shotfarm::jobs
+
+namespace shotfarm::jobs {
+
+int account_config::submit_rate() const {
+    if (submits_per_minute > 0) {
+        return submits_per_minute;
+    }
+    // MiniMax documents "Video Generation: 5 RPM" (PROVIDERS.md §4.7); the others publish no
+    // number we could hold to, so a submit is limited only as a request.
+    return provider == "minimax" ? std::min(5, requests_per_minute) : requests_per_minute;
+}
+
+double generation_prior_s(const app_config& config, std::string_view model) {
+    for (const auto& [m, s] : config.generation_prior_s) {
+        if (m == model) {
+            return s;
+        }
+    }
+    // Typical figures from the providers' pages (PROVIDERS.md §1.13, §2.11, §3.7): WaveSpeed's
+    // "30–90 s" (02/2.3 standard), "20–50 s" (2.3 fast), "40–70 s" (2.3 pro); Atlas's "1–5
+    // minutes" overall. A prior only places the first polls until real times are learned.
+    if (model == "hailuo-2.3-fast") {
+        return 40;
+    }
+    if (model == "hailuo-02-fast") {
+        return 45;
+    }
+    if (model == "hailuo-2.3-pro" || model == "hailuo-02-pro") {
+        return 70;
+    }
+    return 60;
 }
 
 }  // namespace shotfarm::jobs

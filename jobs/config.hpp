@@ -29,8 +29,14 @@ struct account_config {
     std::string base_url;        // default per provider, e.g. https://api.atlascloud.ai
     std::string api_key;         // the secret itself, read from api_key_env or api_key_file
     std::string api_key_source;  // "env ATLAS_KEY_A" / "file /path" — for messages, never the key
-    int max_concurrency = 2;     // >= 1
-    int requests_per_minute = 10;  // >= 1
+    int max_concurrency = 2;     // generations in flight, >= 1
+    int requests_per_minute = 60;  // every API call (submits, polls, uploads), >= 1
+    int submits_per_minute = 0;    // generations started; 0 = the provider default (MiniMax 5,
+                                   // others = requests_per_minute)
+    std::optional<double> budget_usd_per_day;  // UTC day; absent = no cap
+
+    /// submits_per_minute with the provider default applied.
+    int submit_rate() const;
 };
 
 struct app_config {
@@ -41,7 +47,12 @@ struct app_config {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 9464;  // listen: "host:port"; port 0 = pick a free port
     std::vector<account_config> accounts;
-    int max_attempts = 5;                       // per job, retries of retryable errors
+    int max_attempts = 3;              // paid submissions per job (issue 4)
+    std::optional<double> budget_usd;  // global cap over every batch; absent = none
+    std::string strategy = "fastest";  // "fastest" | "cheapest"
+    // Prior for each model's generation time (provider-neutral id -> seconds), the first poll
+    // waits for it until the median of real ones is learned (kept in the database).
+    std::vector<std::pair<std::string, double>> generation_prior_s;
     std::string ambiguous_policy = "resubmit";  // "resubmit" | "hold"
     double poll_interval_s = 5.0;               // first/base poll interval (tests set it small)
     double max_poll_interval_s = 30.0;
@@ -64,6 +75,10 @@ config_result load_config(const std::filesystem::path& file);
 
 /// The built-in catalog with the config's price overrides applied.
 providers::catalog make_catalog(const app_config& config);
+
+/// The prior for a model's generation time in seconds: the config's `generation_prior_s`, else
+/// the providers' typical figures.
+double generation_prior_s(const app_config& config, std::string_view model);
 
 /// The default base URL of a provider ("" for an unknown provider).
 std::string_view default_base_url(std::string_view provider);

@@ -163,7 +163,7 @@ public:
         if (!reader_.load(file_, max_shotlist_bytes, root) || !reader_.is_map(root, "")) {
             return std::nullopt;
         }
-        reader_.check_keys(root, "", {"project", "defaults", "shots"});
+        reader_.check_keys(root, "", {"project", "priority", "budget_usd", "defaults", "shots"});
         shot_list list;
         std::error_code ec;
         list.file = fs::absolute(file_, ec).lexically_normal();
@@ -178,6 +178,28 @@ public:
             }
         } else {
             reader_.error(root, "", "missing required key 'project'");
+        }
+
+        if (auto n = root["priority"]) {
+            if (auto v = reader_.integer(n, "priority")) {
+                if (*v < -1'000'000'000 || *v > 1'000'000'000) {
+                    reader_.error(
+                        n, "priority", "must be an integer from -1000000000 to 1000000000"
+                    );
+                } else {
+                    list.priority = static_cast<int>(*v);
+                    batch_priority_ = list.priority;
+                }
+            }
+        }
+        if (auto n = root["budget_usd"]) {
+            if (auto v = reader_.number(n, "budget_usd")) {
+                if (!(*v >= 0 && *v <= 1e9)) {
+                    reader_.error(n, "budget_usd", "must be a number of US dollars >= 0");
+                } else {
+                    list.budget_usd = *v;
+                }
+            }
         }
 
         fields defaults;
@@ -404,9 +426,7 @@ private:
         if (takes.usable()) {
             s.takes = static_cast<int>(takes.number);
         }
-        if (priority.usable()) {
-            s.priority = static_cast<int>(priority.number);
-        }
+        s.priority = priority.usable() ? static_cast<int>(priority.number) : batch_priority_;
         if (provider.usable()) {
             s.provider = provider.text;
         }
@@ -691,6 +711,7 @@ private:
     fs::path base_;
     const app_config* config_;
     std::string project_;
+    int batch_priority_ = 0;
     std::map<std::string, image_check> images_;
 };
 

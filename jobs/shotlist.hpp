@@ -37,6 +37,8 @@ struct shot {
 struct shot_list {
     std::filesystem::path file;  // absolute
     std::string project;
+    int priority = 0;                  // the batch's; a shot without its own priority takes it
+    std::optional<double> budget_usd;  // the batch's cap over all its attempts; absent = none
     std::vector<shot> shots;
 };
 

@@ -50,7 +50,7 @@ TEST_F(config, minimal_config_gets_defaults) {
     EXPECT_FALSE(c.database_url);
     EXPECT_EQ(c.listen_host, "127.0.0.1");
     EXPECT_EQ(c.listen_port, 9464);
-    EXPECT_EQ(c.max_attempts, 5);
+    EXPECT_EQ(c.max_attempts, 3);
     EXPECT_EQ(c.ambiguous_policy, "resubmit");
     EXPECT_DOUBLE_EQ(c.poll_interval_s, 5.0);
     EXPECT_DOUBLE_EQ(c.max_poll_interval_s, 30.0);
@@ -63,7 +63,7 @@ TEST_F(config, minimal_config_gets_defaults) {
     EXPECT_EQ(a.api_key, "key-a-value");
     EXPECT_EQ(a.api_key_source, "env SHOTFARM_TEST_KEY_A");
     EXPECT_EQ(a.max_concurrency, 2);
-    EXPECT_EQ(a.requests_per_minute, 10);
+    EXPECT_EQ(a.requests_per_minute, 60);
     EXPECT_TRUE(c.price_overrides.empty());
 }
 
