@@ -212,6 +212,14 @@ net::http_response_t submit(
                 path,
                 "Too Many Requests: you hit a rate or concurrency limit"
             );
+        case sim_state::admission::submit_rate_limited:
+            return error(
+                state,
+                http::status::too_many_requests,
+                "submit_rate",
+                path,
+                "Too Many Requests: you hit a rate or concurrency limit"
+            );
         case sim_state::admission::insufficient_balance:
             return error(
                 state,

@@ -291,6 +291,12 @@ net::http_response_t generate_video(exchange& ex, const key_config& key) {
                 "concurrency",
                 "rate limit reached: too many concurrent tasks, please back off and retry"
             );
+        case sim_state::admission::submit_rate_limited:
+            return ex.error(
+                http::status::too_many_requests,
+                "submit_rate",
+                "rate limit reached: too many generation requests, please back off and retry"
+            );
         case sim_state::admission::insufficient_balance:
             return ex.error(http::status::payment_required, "balance", "insufficient balance");
         case sim_state::admission::accepted:

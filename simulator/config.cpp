@@ -91,6 +91,8 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
             k.max_concurrency = scalar<int>(kv.second, path);
         } else if (name == "requests_per_minute") {
             k.requests_per_minute = scalar<int>(kv.second, path);
+        } else if (name == "submits_per_minute") {
+            k.submits_per_minute = scalar<int>(kv.second, path);
         } else if (name == "balance_usd") {
             k.balance_usd = non_negative(kv.second, path);
         } else {
@@ -104,7 +106,7 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
     if (!providers.contains(k.provider)) {
         fail(location(node, where + ".provider"), "unknown provider '" + k.provider + "'");
     }
-    if (k.max_concurrency < 0 || k.requests_per_minute < 0) {
+    if (k.max_concurrency < 0 || k.requests_per_minute < 0 || k.submits_per_minute < 0) {
         fail(location(node, where), "limits must not be negative");
     }
     return k;

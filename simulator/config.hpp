@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace shotfarm::simulator {
@@ -17,6 +18,8 @@ struct key_config {
                                         // "aimlapi" or "minimax"
     int max_concurrency = 0;            // generations in flight; 0 = unlimited
     int requests_per_minute = 0;        // submits per rate window; 0 = unlimited
+    int submits_per_minute = 0;         // accepted generation submits per rate window;
+                                        // 0 = unlimited
     std::optional<double> balance_usd;  // absent = unlimited; a submit over it is refused in
                                         // the provider's shape (402, 403, 1008)
 };
@@ -48,7 +51,9 @@ struct sim_config {
     std::uint64_t seed = 1;
     std::vector<key_config> keys;
     std::map<std::string, model_timing> models;
-    model_timing default_timing;
+    // Explicit SIM.yaml `default_timing`: when set it wins over the documented per-provider
+    // defaults (documented_timing) for models not in `models`.
+    std::optional<model_timing> default_timing;
     double rate_window_s = 60.0;       // wall-clock seconds, not scaled
     double visibility_lag_s = 2.0;     // provider seconds, scaled by time_scale
     double succeeded_fraction = 0.2;   // share of successes reported as `succeeded`
@@ -60,6 +65,16 @@ struct sim_config {
     int minimax_expire_first_urls = 0;         // per task, the first N download_urls are expired
     std::string minimax_fail_status = "Fail";  // "Fail" (spec) or "Failed" (the CLI's spelling)
 };
+
+// The generation time PROVIDERS.md documents for a provider's model (and clip length), as a
+// log-normal whose median is the geometric mean of the documented range and whose range spans
+// ±2 sigma; nullopt when PROVIDERS.md gives no figure. Table and sources: docs/simulator.md.
+std::optional<model_timing> documented_timing(
+    std::string_view provider, std::string_view model, int duration_s
+);
+
+// Used when neither `models`, `default_timing` nor documented_timing gives a timing.
+inline constexpr model_timing fallback_timing{90.0, 0.3};
 
 // Parses SIM.yaml text. Throws std::runtime_error naming the offending key (unknown key, wrong
 // type, out-of-range value).

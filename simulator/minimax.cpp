@@ -194,6 +194,8 @@ net::http_response_t create(
         case sim_state::admission::rate_limited:
         case sim_state::admission::over_concurrency:
             return fail(state, code_rate_limit, "rate_limit", "rate limit exceeded");
+        case sim_state::admission::submit_rate_limited:
+            return fail(state, code_rate_limit, "submit_rate", "rate limit exceeded");
         case sim_state::admission::insufficient_balance:
             return fail(state, code_balance, "balance", "insufficient balance");
         case sim_state::admission::accepted:

@@ -11,6 +11,7 @@
 
 #include "simulator/aimlapi.hpp"
 #include "simulator/atlas.hpp"
+#include "simulator/common.hpp"
 #include "simulator/minimax.hpp"
 #include "simulator/wavespeed.hpp"
 
@@ -54,6 +55,9 @@ net::http_response_t sim_route(sim_state& state, const net::http_request_t& req)
     if (path.starts_with(files) && path.ends_with(".mp4")) {
         const auto id = path.substr(files.size(), path.size() - files.size() - 4);
         const auto* j = state.find_job(id);
+        if (j != nullptr) {
+            state.count_request(j->key, sim_state::request_kind::download);
+        }
         if (j == nullptr || state.phase(*j) != job_phase::completed) {
             return not_found(state);
         }
@@ -65,7 +69,11 @@ net::http_response_t sim_route(sim_state& state, const net::http_request_t& req)
         auto token = path.substr(downloads.size());
         token = token.substr(0, token.find('/'));
         const job* j = nullptr;
-        switch (state.find_download(token, j)) {
+        const auto found = state.find_download(token, j);
+        if (j != nullptr) {
+            state.count_request(j->key, sim_state::request_kind::download);
+        }
+        switch (found) {
             case sim_state::download_lookup::ok:
                 return answer(state, http::status::ok, "video/mp4", j->output);
             case sim_state::download_lookup::expired:
@@ -163,7 +171,17 @@ asio::awaitable<net::http_response_t> dispatch(
     }
     const auto p = provider_of(req.target());
     const bool submit = is_submit(p, req);
-    if (!submit && !is_poll(p, req)) {
+    const bool poll = !submit && is_poll(p, req);
+    // Every request presenting a configured key is counted, whatever its answer (faults too).
+    if (const auto key = bearer_token(req)) {
+        state->count_request(
+            *key,
+            submit ? sim_state::request_kind::submit
+            : poll ? sim_state::request_kind::poll
+                   : sim_state::request_kind::other
+        );
+    }
+    if (!submit && !poll) {
         co_return co_await route(p, std::move(state), std::move(req));
     }
     // Transport faults, one seeded draw each in a fixed order; the first that fires wins.

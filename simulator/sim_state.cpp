@@ -79,6 +79,7 @@ sim_state::sim_state(sim_config config) : config_(std::move(config)) {
     for (const auto& k : config_.keys) {
         max_inflight_[k.key] = 0;
         spent_usd_[k.key] = 0.0;
+        requests_[k.key] = request_counts{};
     }
 }
 
@@ -131,6 +132,13 @@ sim_state::admission sim_state::admit(const key_config& key, double price_usd) {
     if (key.max_concurrency > 0 && in_flight(key.key) >= key.max_concurrency) {
         return admission::over_concurrency;
     }
+    auto& accepted = accepted_times_[key.key];
+    while (!accepted.empty() && accepted.front() <= t - window) {
+        accepted.pop_front();
+    }
+    if (key.submits_per_minute > 0 && static_cast<int>(accepted.size()) >= key.submits_per_minute) {
+        return admission::submit_rate_limited;
+    }
     if (key.balance_usd && spent_usd_[key.key] + price_usd > *key.balance_usd + 1e-9) {
         return admission::insufficient_balance;
     }
@@ -148,8 +156,15 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     j.submitted_wall = std::chrono::system_clock::now();
     j.submitted = now();
 
-    const auto it = config_.models.find(j.model);
-    const auto& timing = it != config_.models.end() ? it->second : config_.default_timing;
+    // SIM.yaml `models`, then an explicit `default_timing`, then what PROVIDERS.md documents.
+    model_timing timing = fallback_timing;
+    if (const auto it = config_.models.find(j.model); it != config_.models.end()) {
+        timing = it->second;
+    } else if (config_.default_timing) {
+        timing = *config_.default_timing;
+    } else if (auto documented = documented_timing(j.provider, j.model, j.duration_s)) {
+        timing = *documented;
+    }
     // Box-Muller from two seeded uniforms; u1 in (0, 1] keeps the log finite.
     const double u1 = 1.0 - uniform(j.seq, stream_gen_u1);
     const double u2 = uniform(j.seq, stream_gen_u2);
@@ -203,6 +218,7 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     }
 
     spent_usd_[j.key] += j.price_usd;
+    accepted_times_[j.key].push_back(j.submitted);
     auto& max = max_inflight_[j.key];
     max = std::max(max, in_flight(j.key) + 1);
 
@@ -249,10 +265,10 @@ sim_state::download_lookup sim_state::find_download(std::string_view token, cons
     if (it == downloads_.end()) {
         return download_lookup::unknown;
     }
-    if (now() >= it->second.expires) {
+    out = find_job(it->second.job_id);
+    if (out != nullptr && now() >= it->second.expires) {
         return download_lookup::expired;
     }
-    out = find_job(it->second.job_id);
     return out != nullptr ? download_lookup::ok : download_lookup::unknown;
 }
 
@@ -291,6 +307,28 @@ const media_item* sim_state::find_media(std::string_view name) const {
     return it == media_.end() ? nullptr : &it->second;
 }
 
+void sim_state::count_request(std::string_view key, request_kind kind) {
+    const auto it = requests_.find(key);
+    if (it == requests_.end()) {
+        return;
+    }
+    auto& c = it->second;
+    switch (kind) {
+        case request_kind::submit:
+            ++c.submit;
+            break;
+        case request_kind::poll:
+            ++c.poll;
+            break;
+        case request_kind::download:
+            ++c.download;
+            break;
+        case request_kind::other:
+            ++c.other;
+            break;
+    }
+}
+
 void sim_state::count_rejection(unsigned status, std::string_view reason) {
     ++rejected_by_status_[std::to_string(status)];
     ++rejected_by_reason_[std::string(reason)];
@@ -314,6 +352,17 @@ json::value sim_state::ledger_json() const {
         s["duration"] = j.duration_s;
         s["price_usd"] = j.price_usd;
         s["submitted_at_ms"] = unix_ms(j.submitted_wall);
+        s["at"] = iso8601(j.submitted_wall);
+        // When the video became available, from the timeline (exact whoever polled when), once
+        // that moment has passed.
+        s["ready_at"] = p == job_phase::completed
+                            ? json::value(iso8601(
+                                  j.submitted_wall +
+                                  std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                      j.finishes - j.submitted
+                                  )
+                              ))
+                            : json::value(nullptr);
         s["status"] = p == job_phase::completed && j.reports_succeeded ? "succeeded" : to_string(p);
         s["sha256"] =
             p == job_phase::completed ? json::value(j.output_sha256) : json::value(nullptr);
@@ -348,6 +397,16 @@ json::value sim_state::ledger_json() const {
         faults[k] = n;
     }
     ledger["faults"] = std::move(faults);
+    json::object requests;
+    for (const auto& [k, c] : requests_) {
+        requests[k] = json::object{
+            {"total", c.submit + c.poll + c.download + c.other},
+            {"submit", c.submit},
+            {"poll", c.poll},
+            {"download", c.download},
+            {"other", c.other}};
+    }
+    ledger["requests"] = std::move(requests);
     ledger["lag_404"] = lag_404_;
     ledger["uploads"] = media_.size();
     return ledger;

@@ -82,10 +82,17 @@ public:
     // The configured key for this provider, or nullptr (unknown key, or another provider's).
     const key_config* find_key(std::string_view key, std::string_view provider) const;
 
-    enum class admission { accepted, rate_limited, over_concurrency, insufficient_balance };
+    enum class admission {
+        accepted,
+        rate_limited,
+        over_concurrency,
+        submit_rate_limited,
+        insufficient_balance
+    };
     // Applies the key's limits to one submit that passed validation. rate_limited: more than
     // requests_per_minute submits in the last rate_window_s (the attempt is not counted);
-    // otherwise the attempt is counted, then concurrency and balance are checked.
+    // otherwise the attempt is counted, then concurrency, submits_per_minute (accepted submits
+    // in the last rate_window_s) and balance are checked, in that order.
     admission admit(const key_config& key, double price_usd);
 
     // Records an accepted submission: draws its timing and outcome, makes its output, bills it.
@@ -106,6 +113,7 @@ public:
     // `minimax_expire_first_urls` links issued for a job are expired from the start.
     std::string issue_download(job& j, sim_clock::duration ttl);
     enum class download_lookup { ok, expired, unknown };
+    // `out` is set to the link's job for ok and expired.
     download_lookup find_download(std::string_view token, const job*& out);
     job_phase phase(const job& j) const;
     // Generations of `key` in flight now (created or processing).
@@ -117,6 +125,12 @@ public:
     // Stores an upload; returns its file name ("<hex>.<ext>"), served at /_sim/media/<name>.
     std::string put_media(media_item item);
     const media_item* find_media(std::string_view name) const;
+
+    // Per-key request counts (the ledger's `requests`): every request that presented a
+    // configured key, and downloads of a job's output under the job's key. Unknown keys are
+    // not counted.
+    enum class request_kind { submit, poll, download, other };
+    void count_request(std::string_view key, request_kind kind);
 
     // Counts an error answer: by HTTP status and by a short reason ("auth", "rate_limit", ...).
     void count_rejection(unsigned status, std::string_view reason);
@@ -133,6 +147,11 @@ private:
     std::deque<job> jobs_;  // deque: references stay valid as jobs are added
     std::map<std::string, std::size_t, std::less<>> job_index_;
     std::map<std::string, std::deque<sim_clock::time_point>, std::less<>> submit_times_;
+    std::map<std::string, std::deque<sim_clock::time_point>, std::less<>> accepted_times_;
+    struct request_counts {
+        std::uint64_t submit = 0, poll = 0, download = 0, other = 0;
+    };
+    std::map<std::string, request_counts, std::less<>> requests_;
     std::map<std::string, int, std::less<>> max_inflight_;
     std::map<std::string, double, std::less<>> spent_usd_;
     std::map<std::string, media_item, std::less<>> media_;

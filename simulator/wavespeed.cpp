@@ -221,6 +221,13 @@ net::http_response_t submit(
                 "concurrency",
                 "Too Many Requests: concurrent task limit reached"
             );
+        case sim_state::admission::submit_rate_limited:
+            return error(
+                state,
+                http::status::too_many_requests,
+                "submit_rate",
+                "Too Many Requests: task submission rate limit reached"
+            );
         case sim_state::admission::insufficient_balance:
             return error(
                 state,

@@ -380,7 +380,7 @@ def check_ledger(sim, results, downloads):
         n = len(spec["submissions"])
         check(ledger["max_inflight"].get(key) == (1 if n else 0),
               f"{name}: max_inflight {ledger['max_inflight'].get(key)}")
-        if "requests" in ledger:  # per-key request counts (the simulator's `requests` object)
+        if check("requests" in ledger, "ledger has no per-key `requests`"):
             _, entries, driver_requests, _ = results[name]
             counts = ledger["requests"].get(key, {})
             submits = sum(1 for e in entries if e["method"] == "POST" and

@@ -1,4 +1,5 @@
 // SIM.yaml parsing: defaults, every knob, and errors that name the offending key.
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -8,6 +9,7 @@
 
 namespace {
 
+using shotfarm::simulator::documented_timing;
 using shotfarm::simulator::parse_config;
 
 std::string error_of(const std::string& yaml) {
@@ -31,7 +33,8 @@ fail_fraction: 0.1
 moderation_fraction: 0.05
 default_timing: {median_s: 30, sigma: 0.1}
 keys:
-  - {key: a, provider: atlas, max_concurrency: 3, requests_per_minute: 10, balance_usd: 2.5}
+  - {key: a, provider: atlas, max_concurrency: 3, requests_per_minute: 10, balance_usd: 2.5,
+     submits_per_minute: 4}
   - {key: b, provider: atlas}
 models:
   minimax/hailuo-02/fast: {median_s: 40, sigma: 0.2}
@@ -44,11 +47,14 @@ models:
     EXPECT_DOUBLE_EQ(cfg.created_fraction, 0.2);
     EXPECT_DOUBLE_EQ(cfg.fail_fraction, 0.1);
     EXPECT_DOUBLE_EQ(cfg.moderation_fraction, 0.05);
-    EXPECT_DOUBLE_EQ(cfg.default_timing.median_s, 30);
+    ASSERT_TRUE(cfg.default_timing);
+    EXPECT_DOUBLE_EQ(cfg.default_timing->median_s, 30);
     ASSERT_EQ(cfg.keys.size(), 2U);
     EXPECT_EQ(cfg.keys[0].key, "a");
     EXPECT_EQ(cfg.keys[0].max_concurrency, 3);
     EXPECT_EQ(cfg.keys[0].requests_per_minute, 10);
+    EXPECT_EQ(cfg.keys[0].submits_per_minute, 4);
+    EXPECT_EQ(cfg.keys[1].submits_per_minute, 0);
     ASSERT_TRUE(cfg.keys[0].balance_usd);
     EXPECT_DOUBLE_EQ(*cfg.keys[0].balance_usd, 2.5);
     EXPECT_EQ(cfg.keys[1].max_concurrency, 0);
@@ -62,6 +68,41 @@ TEST(sim_config, empty_file_gives_defaults) {
     EXPECT_DOUBLE_EQ(cfg.time_scale, 1.0);
     EXPECT_DOUBLE_EQ(cfg.rate_window_s, 60.0);
     EXPECT_TRUE(cfg.keys.empty());
+    EXPECT_FALSE(cfg.default_timing);  // the documented per-provider timings apply
+}
+
+TEST(sim_config, documented_timings_follow_providers_md) {
+    // Atlas §1.13 "1-5 minutes": every model, median the geometric mean, range = ±2 sigma.
+    const auto atlas = documented_timing("atlas", "minimax/hailuo-02/fast", 6);
+    ASSERT_TRUE(atlas);
+    EXPECT_NEAR(atlas->median_s, 134.16, 0.01);
+    EXPECT_NEAR(atlas->median_s * std::exp(2 * atlas->sigma), 300, 0.01);
+    EXPECT_NEAR(atlas->median_s * std::exp(-2 * atlas->sigma), 60, 0.01);
+    // WaveSpeed §2.11, per model family.
+    const auto fast = documented_timing("wavespeed", "minimax/hailuo-2.3/fast", 6);
+    ASSERT_TRUE(fast);
+    EXPECT_NEAR(fast->median_s, std::sqrt(20.0 * 50.0), 1e-9);
+    EXPECT_NEAR(
+        documented_timing("wavespeed", "minimax/hailuo-2.3/i2v-pro", 6)->median_s,
+        std::sqrt(40.0 * 70.0),
+        1e-9
+    );
+    EXPECT_FALSE(documented_timing("wavespeed", "minimax/hailuo-02/pro", 6));
+    // AI/ML API §3.7: hailuo-02 depends on the clip length.
+    EXPECT_NEAR(
+        documented_timing("aimlapi", "minimax/hailuo-02", 6)->median_s,
+        std::sqrt(240.0 * 300.0),
+        1e-9
+    );
+    EXPECT_NEAR(
+        documented_timing("aimlapi", "minimax/hailuo-02", 10)->median_s,
+        std::sqrt(480.0 * 540.0),
+        1e-9
+    );
+    EXPECT_DOUBLE_EQ(documented_timing("aimlapi", "minimax/hailuo-2.3", 6)->median_s, 98);
+    EXPECT_DOUBLE_EQ(documented_timing("aimlapi", "minimax/hailuo-2.3-fast", 6)->median_s, 69);
+    // MiniMax §4.9: not documented.
+    EXPECT_FALSE(documented_timing("minimax", "MiniMax-Hailuo-02", 6));
 }
 
 TEST(sim_config, unknown_keys_are_errors_naming_the_key) {
@@ -129,6 +170,10 @@ TEST(sim_config, fault_errors_name_the_key) {
     EXPECT_NE(error_of("keys: [{key: k, provider: fal}]").find("provider"), std::string::npos);
     EXPECT_NE(
         error_of("minimax_fail_status: failed").find("minimax_fail_status"), std::string::npos
+    );
+    EXPECT_NE(
+        error_of("keys: [{key: k, provider: atlas, submits_per_minute: -1}]").find("keys[0]"),
+        std::string::npos
     );
     EXPECT_NE(
         error_of("minimax_expire_first_urls: -1").find("minimax_expire_first_urls"),
