@@ -2,7 +2,11 @@
 #include "jobs/config.hpp"
 
 #include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "tests/unit/config/test_files.hpp"
@@ -406,6 +410,173 @@ TEST_F(config, price_keys_of_every_provider) {
     ) << dump(bad.errors);
     EXPECT_TRUE(has(bad.errors, 7, 37, "expected a duration this model renders"))
         << dump(bad.errors);
+}
+
+// Issue 4: the scheduler's keys. Absent, each has the documented default.
+TEST_F(config, scheduler_keys_default) {
+    const auto r = load(
+        std::string{minimal} +
+        "  - name: mm\n"
+        "    provider: minimax\n"
+        "    api_key_env: SHOTFARM_TEST_KEY_A\n"
+    );
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    const auto& c = *r.config;
+    EXPECT_EQ(c.max_attempts, 3);
+    EXPECT_FALSE(c.budget_usd);
+    EXPECT_EQ(c.strategy, "fastest");
+    EXPECT_TRUE(c.generation_prior_s.empty());
+    // The built-in priors (providers' typical figures).
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-2.3-fast"), 40);
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-02-fast"), 45);
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-02-pro"), 70);
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-02-standard"), 60);
+    ASSERT_EQ(c.accounts.size(), 2u);
+    for (const auto& a : c.accounts) {
+        EXPECT_EQ(a.requests_per_minute, 60) << a.name;
+        EXPECT_EQ(a.submits_per_minute, 0) << a.name;
+        EXPECT_FALSE(a.budget_usd_per_day) << a.name;
+    }
+    // Submits: every request for Atlas, MiniMax's documented 5 RPM.
+    EXPECT_EQ(c.accounts[0].submit_rate(), 60);
+    EXPECT_EQ(c.accounts[1].submit_rate(), 5);
+}
+
+TEST_F(config, scheduler_keys_are_read) {
+    const auto r = load(
+        "budget_usd: 250.5\n"
+        "strategy: cheapest\n"
+        "max_attempts: 2\n"
+        "generation_prior_s:\n"
+        "  hailuo-02-standard: 90\n"
+        "  hailuo-2.3-fast: 12.5\n"
+        "accounts:\n"
+        "  - name: atlas-a\n"
+        "    provider: atlas\n"
+        "    api_key_env: SHOTFARM_TEST_KEY_A\n"
+        "    requests_per_minute: 30\n"
+        "    submits_per_minute: 7\n"
+        "    budget_usd_per_day: 20\n"
+        "  - name: mm\n"
+        "    provider: minimax\n"
+        "    api_key_env: SHOTFARM_TEST_KEY_A\n"
+        "    requests_per_minute: 3\n"
+        "    budget_usd_per_day: 0\n"
+    );
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    const auto& c = *r.config;
+    EXPECT_EQ(c.budget_usd, 250.5);
+    EXPECT_EQ(c.strategy, "cheapest");
+    EXPECT_EQ(c.max_attempts, 2);
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-02-standard"), 90);
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-2.3-fast"), 12.5);
+    EXPECT_DOUBLE_EQ(generation_prior_s(c, "hailuo-02-pro"), 70);  // not configured: built in
+    ASSERT_EQ(c.accounts.size(), 2u);
+    EXPECT_EQ(c.accounts[0].requests_per_minute, 30);
+    EXPECT_EQ(c.accounts[0].submits_per_minute, 7);
+    EXPECT_EQ(c.accounts[0].submit_rate(), 7);
+    EXPECT_EQ(c.accounts[0].budget_usd_per_day, 20.0);
+    // MiniMax's 5 RPM never exceeds the account's own request rate; a cap of 0 is a cap.
+    EXPECT_EQ(c.accounts[1].submit_rate(), 3);
+    EXPECT_EQ(c.accounts[1].budget_usd_per_day, 0.0);
+
+    const auto strategy = load(std::string{minimal} + "strategy: fastest\n");
+    ASSERT_TRUE(strategy.config) << dump(strategy.errors);
+    EXPECT_EQ(strategy.config->strategy, "fastest");
+}
+
+TEST_F(config, scheduler_keys_bad_values_name_the_key) {
+    const auto r = load(
+        "budget_usd: ten\n"
+        "strategy: random\n"
+        "generation_prior_s:\n"
+        "  hailuo-9: 30\n"
+        "  hailuo-02-fast: 0\n"
+        "accounts:\n"
+        "  - name: atlas-a\n"
+        "    provider: atlas\n"
+        "    api_key_env: SHOTFARM_TEST_KEY_A\n"
+        "    submits_per_minute: 0\n"
+        "    budget_usd_per_day: -1\n"
+        "  - name: atlas-b\n"
+        "    provider: atlas\n"
+        "    api_key_env: SHOTFARM_TEST_KEY_A\n"
+        "    submits_per_minute: 2.5\n"
+        "    budget_usd_per_day: lots\n"
+    );
+    EXPECT_FALSE(r.config);
+    EXPECT_TRUE(has(r.errors, 1, 13, "budget_usd: expected a number, got a string"))
+        << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 2, 11, "strategy: must be 'fastest' or 'cheapest'"))
+        << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 4, 3, "generation_prior_s.hailuo-9: unknown model 'hailuo-9'"))
+        << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors,
+            5,
+            19,
+            "generation_prior_s.hailuo-02-fast: must be a number of seconds > 0 and <= 3600")
+    ) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 10, 25, "accounts[0].submits_per_minute: must be an integer >= 1"))
+        << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors, 11, 25, "accounts[0].budget_usd_per_day: must be a number of US dollars >= 0")
+    ) << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors, 15, 25, "accounts[1].submits_per_minute: expected an integer, got a number")
+    ) << dump(r.errors);
+    EXPECT_TRUE(
+        has(r.errors, 16, 25, "accounts[1].budget_usd_per_day: expected a number, got a string")
+    ) << dump(r.errors);
+    EXPECT_EQ(r.errors.size(), 8u) << dump(r.errors);
+
+    expect_error(
+        std::string{minimal} + "budget_usd: -0.5\n",
+        5,
+        13,
+        "budget_usd: must be a number of US dollars >= 0"
+    );
+    expect_error(
+        std::string{minimal} + "generation_prior_s: 30\n",
+        5,
+        21,
+        "generation_prior_s: expected a mapping (key: value lines), got an integer"
+    );
+    expect_error(
+        std::string{minimal} + "generation_prior_s: {hailuo-02-pro: 4000}\n",
+        5,
+        37,
+        "generation_prior_s.hailuo-02-pro: must be a number of seconds > 0 and <= 3600"
+    );
+    expect_error(
+        std::string{minimal} + "strategy: [fastest]\n", 5, 11, "strategy: expected a string"
+    );
+    expect_error(std::string{minimal} + "budget:\n  usd: 5\n", 5, 1, "unknown key 'budget'");
+}
+
+// The schema lists generation_prior_s's models by hand; they must be the catalog's.
+TEST_F(config, schema_generation_prior_models_are_the_catalogs) {
+    const char* src = std::getenv("SHOTFARM_SOURCE_DIR");
+    const fs::path file =
+        (src != nullptr
+             ? fs::path{src}
+             : config_test::data_dir().parent_path().parent_path().parent_path().parent_path()) /
+        "schemas/config.schema.json";
+    std::ifstream in(file);
+    ASSERT_TRUE(in) << file;
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto schema = boost::json::parse(text.str());
+    const auto& prior = schema.at("properties").at("generation_prior_s");
+    std::set<std::string> listed;
+    for (const auto& v : prior.at("propertyNames").at("enum").as_array()) {
+        listed.insert(std::string{v.as_string()});
+    }
+    const auto models = providers::catalog::builtin().models();
+    EXPECT_EQ(listed, std::set<std::string>(models.begin(), models.end()));
+    // Same bounds as the loader's seconds(): > 0, <= 3600.
+    EXPECT_EQ(prior.at("additionalProperties").at("exclusiveMinimum").as_int64(), 0);
+    EXPECT_EQ(prior.at("additionalProperties").at("maximum").as_int64(), 3600);
 }
 
 }  // namespace

@@ -830,5 +830,110 @@ TEST_F(shotlist, file_problems) {
     EXPECT_NE(r.errors[0].message.find("the limit is 8388608"), std::string::npos);
 }
 
+// Issue 4: the batch's priority and budget. A shot without a priority of its own (or from
+// defaults) takes the batch's; the batch's budget is read, not enforced here.
+TEST_F(shotlist, batch_priority_and_budget) {
+    const auto r = load(
+        "project: film\n"
+        "priority: 7\n"
+        "budget_usd: 12.5\n"
+        "shots:\n"
+        "  - {id: a, prompt: x}\n"
+        "  - {id: b, prompt: y, priority: -3}\n"
+        "  - {id: c, prompt: z, priority: 0}\n"
+    );
+    ASSERT_TRUE(r.list) << dump(r.errors);
+    EXPECT_EQ(r.list->priority, 7);
+    EXPECT_EQ(r.list->budget_usd, 12.5);
+    ASSERT_EQ(r.list->shots.size(), 3u);
+    EXPECT_EQ(r.list->shots[0].priority, 7);
+    EXPECT_EQ(r.list->shots[1].priority, -3);
+    EXPECT_EQ(r.list->shots[2].priority, 0);  // an explicit 0 is the shot's own
+
+    // defaults.priority wins over the batch's for every shot without its own.
+    const auto d = load(
+        "project: film\n"
+        "priority: 7\n"
+        "defaults: {priority: 2}\n"
+        "shots:\n"
+        "  - {id: a, prompt: x}\n"
+        "  - {id: b, prompt: y, priority: 9}\n"
+    );
+    ASSERT_TRUE(d.list) << dump(d.errors);
+    EXPECT_EQ(d.list->shots[0].priority, 2);
+    EXPECT_EQ(d.list->shots[1].priority, 9);
+
+    // Absent: priority 0, no budget; a budget of 0 is a budget.
+    const auto none = load("project: film\nshots:\n  - {id: a, prompt: x}\n");
+    ASSERT_TRUE(none.list) << dump(none.errors);
+    EXPECT_EQ(none.list->priority, 0);
+    EXPECT_FALSE(none.list->budget_usd);
+    EXPECT_EQ(none.list->shots[0].priority, 0);
+    const auto zero = load("project: film\nbudget_usd: 0\nshots:\n  - {id: a, prompt: x}\n");
+    ASSERT_TRUE(zero.list) << dump(zero.errors);
+    EXPECT_EQ(zero.list->budget_usd, 0.0);
+}
+
+TEST_F(shotlist, batch_priority_is_not_part_of_the_spec_hash) {
+    const auto low = only_shot("project: film\npriority: 1\nshots:\n  - {id: a, prompt: x}\n");
+    const auto high = only_shot("project: film\npriority: 99\nshots:\n  - {id: a, prompt: x}\n");
+    EXPECT_EQ(low.priority, 1);
+    EXPECT_EQ(high.priority, 99);
+    EXPECT_EQ(low.spec_hash, high.spec_hash);
+}
+
+TEST_F(shotlist, batch_priority_and_budget_bad_values) {
+    expect_error(
+        "project: film\npriority: high\nshots:\n  - {id: a, prompt: x}\n",
+        2,
+        11,
+        "priority: expected an integer, got a string"
+    );
+    expect_error(
+        "project: film\npriority: 2000000000\nshots:\n  - {id: a, prompt: x}\n",
+        2,
+        11,
+        "priority: must be an integer from -1000000000 to 1000000000"
+    );
+    expect_error(
+        "project: film\npriority: 1.5\nshots:\n  - {id: a, prompt: x}\n",
+        2,
+        11,
+        "priority: expected an integer, got a number"
+    );
+    expect_error(
+        "project: film\nbudget_usd: -3\nshots:\n  - {id: a, prompt: x}\n",
+        2,
+        13,
+        "budget_usd: must be a number of US dollars >= 0"
+    );
+    expect_error(
+        "project: film\nbudget_usd: '5'\nshots:\n  - {id: a, prompt: x}\n",
+        2,
+        13,
+        "budget_usd: expected a number, got a string"
+    );
+    expect_error(
+        "project: film\nbudget: 5\nshots:\n  - {id: a, prompt: x}\n",
+        2,
+        1,
+        "unknown key 'budget'; known keys: project, priority, budget_usd, defaults, shots"
+    );
+    // Both at once, each at its own position.
+    const auto r = load(
+        "project: film\n"
+        "priority: []\n"
+        "budget_usd: {usd: 5}\n"
+        "shots:\n"
+        "  - {id: a, prompt: x}\n"
+    );
+    EXPECT_FALSE(r.list);
+    EXPECT_TRUE(has(r.errors, 2, 11, "priority: expected an integer, got a list"))
+        << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 3, 13, "budget_usd: expected a number, got a mapping"))
+        << dump(r.errors);
+    EXPECT_EQ(r.errors.size(), 2u) << dump(r.errors);
+}
+
 }  // namespace
 }  // namespace shotfarm::jobs
