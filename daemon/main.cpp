@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include "daemon/commands.hpp"
+#include "daemon/estimate.hpp"
 #include "jobs/log.hpp"
 
 namespace po = boost::program_options;
@@ -15,12 +16,15 @@ constexpr const char* usage = R"(usage:
   shotfarm run --config FILE SHOTLIST    render a shot list (resumes where it stopped)
   shotfarm validate [--config FILE] SHOTLIST
                                          check a shot list; file:line:col errors, exit 2
+  shotfarm estimate --config FILE SHOTLIST [--json]
+                                         what the list should cost (no database, no network)
   shotfarm models                        the model catalog: who serves what, at what price
 
 options:
   --config FILE        the daemon config (accounts, state and output folders)
   --log-level LEVEL    debug | info | warn | error (JSON lines on stderr; default info)
   --quiet              no progress lines
+  --json               estimate: one JSON object instead of the table
   -h, --help           this text
   --version            the version
 
@@ -35,6 +39,7 @@ int main(int argc, char** argv) {
     opts.add_options()("help,h", "")("version", "")("config", po::value<std::string>())(
         "log-level", po::value<std::string>()->default_value("info")
     )("quiet", "")("command", po::value<std::string>())("shotlist", po::value<std::string>());
+    opts.add_options()("json", "");
     po::positional_options_description pos;
     pos.add("command", 1).add("shotlist", 1);
     po::variables_map vm;
@@ -76,7 +81,7 @@ int main(int argc, char** argv) {
     if (command == "models") {
         return shotfarm::daemon::models_command();
     }
-    if (command != "run" && command != "validate") {
+    if (command != "run" && command != "validate" && command != "estimate") {
         std::cerr << "shotfarm: unknown command '" << command << "'\n" << usage;
         return 2;
     }
@@ -89,8 +94,11 @@ int main(int argc, char** argv) {
         return shotfarm::daemon::validate_command(shotlist, config);
     }
     if (!config) {
-        std::cerr << "shotfarm: run needs --config FILE\n" << usage;
+        std::cerr << "shotfarm: " << command << " needs --config FILE\n" << usage;
         return 2;
+    }
+    if (command == "estimate") {
+        return shotfarm::daemon::estimate_command(*config, shotlist, vm.count("json") > 0);
     }
     try {
         return shotfarm::daemon::run_command({*config, shotlist, vm.count("quiet") > 0});
