@@ -395,5 +395,71 @@ TEST_P(MinimaxUrlExpiry, ExpiredUrlsAreFetchedAgainAndEachJobIsBilledOnce) {
 
 INSTANTIATE_TEST_SUITE_P(FirstUrls, MinimaxUrlExpiry, ::testing::Values(1, 2));
 
+// ---- Free retries are bounded (docs/pipeline.md "Errors, by class") -----------------------
+//
+// "Transient problems that cost nothing (429, uploads, polls) are bounded by 40 retries per
+// job", and "Five failed downloads fail the job". A provider that never answers a poll, or a
+// CDN that never serves a URL, must therefore end the job (and the run) — without paying for a
+// second generation — instead of polling until the 3 h job deadline.
+
+/// One job on one account of `provider`; returns the run's exit code, -1 if it did not end
+/// within `deadline` (it is then killed).
+int run_one_shot(farm& f, std::chrono::seconds deadline) {
+    f.write_shotlist("project: bounds\nshots:\n  - {id: s1, prompt: one lonely shot}\n");
+    auto run = f.start_run();
+    return run->wait(deadline);
+}
+
+farm_options one_account(const std::string& provider, const std::string& sim_extra, int seed) {
+    farm_options o;
+    o.sim_yaml = "time_scale: 0.01\nseed: " + std::to_string(seed) +
+                 "\ndefault_timing: {median_s: 30, sigma: 0}\n" + sim_extra +
+                 "keys:\n  - {key: k-one, provider: " + provider +
+                 ", max_concurrency: 3, requests_per_minute: 1000}\n";
+    o.accounts_yaml = "  - name: one\n    provider: " + provider +
+                      "\n    base_url: @BASE@\n    api_key_env: E2E_KEY_one\n"
+                      "    max_concurrency: 3\n    requests_per_minute: 1000\n";
+    o.keys = {{"one", "k-one"}};
+    return o;
+}
+
+TEST(FaultsE2EBounds, PollsThatAlwaysFailEndTheJobWithoutPayingAgain) {
+    // reset at p = 0.99 with seed 69: draw 0 (the submit) is 0.995 — it passes; draws 1..399
+    // all fire (computed from the simulator's splitmix64 draws), so every poll of the one job
+    // has its connection dropped: a retryable poll failure, forever.
+    farm f(one_account("atlas", "faults: {reset: 0.99}\n", 69));
+    const int code = run_one_shot(f, 40s);
+    const auto ledger = f.sim().ledger();
+    const auto& faults = ledger.as_object().at("faults").as_object();
+    EXPECT_EQ(ledger.as_object().at("submissions").as_array().size(), 1u)
+        << "the submit passed once and was never repeated";
+    EXPECT_GE(count_of(faults, "reset"), 40) << "polls kept failing";
+    ASSERT_NE(code, -1) << "the run did not end within 40 s: failed polls are retried without "
+                           "bound (docs/pipeline.md promises at most 40 free retries per job)\n"
+                        << f.read("run", "out");
+    auto rows = f.query("SELECT state, provider_job_id FROM jobs");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_TRUE(rows[0][0] == "failed" || rows[0][0] == "held") << rows[0][0];
+    EXPECT_FALSE(rows[0][1].empty()) << "the paid generation's id is kept";
+}
+
+TEST(FaultsE2EBounds, DownloadUrlsThatAlwaysExpireEndTheJobWithoutPayingAgain) {
+    // Every download URL of the task answers 403 "expired" (the first 1000 of them).
+    farm f(one_account("minimax", "minimax_expire_first_urls: 1000\n", fault_seed));
+    const int code = run_one_shot(f, 40s);
+    const auto ledger = f.sim().ledger();
+    EXPECT_EQ(ledger.as_object().at("submissions").as_array().size(), 1u);
+    const std::int64_t downloads =
+        count_of(ledger.as_object().at("requests").as_object().at("k-one").as_object(), "download");
+    std::cout << "download attempts: " << downloads << "\n";
+    ASSERT_NE(code, -1) << "the run did not end within 40 s after " << downloads
+                        << " expired downloads: an expired URL sends the job back to `running` "
+                           "with a fresh failure count each time, so nothing bounds the loop";
+    EXPECT_LE(downloads, 41);
+    auto rows = f.query("SELECT state FROM jobs");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0][0], "failed");
+}
+
 }  // namespace
 }  // namespace shotfarm::testing
