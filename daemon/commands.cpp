@@ -92,6 +92,11 @@ void print_summary(
     if (s.stopped) {
         out << "stopped before the end: run the same command again to resume.\n";
     }
+    if (s.budget_waiting > 0) {
+        out << s.budget_waiting << " job(s) wait for budget — " << s.budget_reason
+            << "; raise the cap (shot list budget_usd, config budget_usd or "
+               "budget_usd_per_day) and run again.\n";
+    }
     if (s.no_usable_account) {
         out << "no usable account is left (see the account.paused log lines); fix the accounts "
                "and run again to resume.\n";
@@ -161,7 +166,9 @@ asio::awaitable<void> run_pipeline(run_context& ctx) {
     for (auto [st, n] : summary.counts) {
         total += n;
     }
-    ctx.exit_code = summary.counts[job_state::succeeded] == total ? 0 : 1;
+    ctx.exit_code = summary.budget_waiting > 0                      ? 3
+                    : summary.counts[job_state::succeeded] == total ? 0
+                                                                    : 1;
 }
 
 }  // namespace

@@ -11,6 +11,9 @@ boost::asio::awaitable<net::exchange_result> api_request(
     std::string content_type,
     std::chrono::milliseconds timeout
 ) {
+    if (acct.before_request) {
+        co_await acct.before_request();
+    }
     net::http_request req;
     req.method = method;
     req.url = acct.base_url + path;

@@ -15,7 +15,8 @@
 namespace shotfarm::providers {
 
 /// One exchange with `acct.base_url + path`, `Authorization: Bearer <key>`, the given body and
-/// content type (none when empty). Never retried. `acct` must outlive the await.
+/// content type (none when empty), after `acct.before_request` (the rate limiter). Never
+/// retried. `acct` must outlive the await.
 boost::asio::awaitable<net::exchange_result> api_request(
     net::http_client& http,
     const account& acct,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ struct account {
     std::string api_key;
     std::chrono::milliseconds submit_timeout{60000};
     std::chrono::milliseconds poll_timeout{30000};
+    /// Awaited before every request to this account's API: the scheduler's shared request
+    /// limiter waits here for the account's next slot. Empty: no pacing.
+    std::function<boost::asio::awaitable<void>()> before_request;
 };
 
 struct submit_request {

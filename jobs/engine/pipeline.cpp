@@ -25,31 +25,24 @@ using clock_type = std::chrono::steady_clock;
 using providers::outcome_class;
 using providers::remote_state;
 
+/// For feedback() calls without a reason (a named object: GCC 12 mishandles temporaries with
+/// destructors inside a co_await expression).
+const std::string no_reason;
+
 /// How long an upload URL is reused for further submits (Atlas: "may expire", no figure given).
 constexpr std::chrono::seconds upload_reuse{3600};
 
-/// What the dispatcher knows about one account. In-process for now: one daemon per database
-/// (limits shared through PostgreSQL come with the scheduler work).
+/// One configured account as this daemon uses it. Its limits and health are shared state in
+/// PostgreSQL (job_store::claim_next, reserve_request, account_feedback), so they hold for
+/// every daemon on the database; here are only the adapter and local counts for metrics.
 struct pipeline::slot {
     providers::account acct;
-    int max_concurrency = 1;
-    int requests_per_minute = 1;
+    int submit_rate = 1;  ///< submits per minute (config, provider default applied)
     std::unique_ptr<providers::provider> api;
-    int inflight = 0;
-    std::deque<clock_type::time_point> recent_submits;
-    clock_type::time_point paused_until{};
-    bool disabled = false;  ///< auth/balance problem: no more submits this run
+    int inflight = 0;       ///< this daemon's jobs in flight on it (for the gauge)
+    bool disabled = false;  ///< auth/balance problem seen by this daemon: no submits this run
     int consecutive_429 = 0;
-
-    bool rate_ok(clock_type::time_point now) {
-        while (!recent_submits.empty() && now - recent_submits.front() >= 60s) {
-            recent_submits.pop_front();
-        }
-        return static_cast<int>(recent_submits.size()) < requests_per_minute;
-    }
-    bool can_submit(clock_type::time_point now) {
-        return !disabled && now >= paused_until && inflight < max_concurrency && rate_ok(now);
-    }
+    bool failing = false;  ///< a failure was reported and no success since
 };
 
 pipeline_options options_from(const app_config& cfg, std::string project) {
@@ -89,8 +82,8 @@ pipeline::pipeline(
         s->acct.provider = a.provider;
         s->acct.base_url = a.base_url;
         s->acct.api_key = a.api_key;
-        s->max_concurrency = a.max_concurrency;
-        s->requests_per_minute = a.requests_per_minute;
+        s->submit_rate = a.submit_rate();
+        s->acct.before_request = [this, name = a.name]() { return pace(name); };
         s->api = providers::make_provider(s->acct, http_);
         metrics_.inflight.with({a.provider, a.name}).set(0);
         slots_.push_back(std::move(s));
@@ -147,11 +140,13 @@ std::optional<providers::offer> pipeline::offer_for(
     return std::nullopt;
 }
 
-std::optional<account_choice> pipeline::choose(const job_record& job) {
-    const auto now = clock_type::now();
-    slot* best = nullptr;
-    std::optional<providers::offer> best_offer;
-    double best_load = 0;
+std::vector<account_choice> pipeline::rank(const job_record& job) {
+    struct candidate {
+        account_choice choice;
+        double finish_s = 0;  ///< expected seconds until the video is ready
+        double load = 0;
+    };
+    std::vector<candidate> found;
     for (auto& s : slots_) {
         if (job.pin_account && *job.pin_account != s->acct.name) {
             continue;
@@ -159,26 +154,103 @@ std::optional<account_choice> pipeline::choose(const job_record& job) {
         if (job.pin_provider && *job.pin_provider != s->acct.provider) {
             continue;
         }
-        if (!s->can_submit(now)) {
+        if (s->disabled) {
             continue;
         }
         auto offer = offer_for(job, s->acct.provider);
         if (!offer) {
             continue;
         }
-        // Soonest to finish: the least loaded account (relative to its concurrency).
-        double load = static_cast<double>(s->inflight) / s->max_concurrency;
-        if (best == nullptr || load < best_load) {
-            best = s.get();
-            best_offer = std::move(offer);
-            best_load = load;
+        double wait = 0;
+        double load = 0;
+        for (const auto& st : statuses_) {
+            if (st.name != s->acct.name) {
+                continue;
+            }
+            // The database has the last word (claim_next); this only skips accounts that
+            // cannot take a submit now, so a claim does not ask them in vain.
+            const int cap = std::max(1, static_cast<int>(st.effective_concurrency + 1e-9));
+            if (st.disabled_reason || st.paused_s > 0 || st.breaker_open_s > 0 ||
+                st.inflight >= cap || st.submit_wait_s > 0.005 ||
+                (st.budget_usd_per_day &&
+                 st.spent_today_usd + offer->price_usd > *st.budget_usd_per_day + 1e-9)) {
+                wait = -1;
+            } else {
+                wait = st.request_wait_s;
+                load = static_cast<double>(st.inflight) / cap;
+            }
         }
+        if (wait < 0) {
+            continue;
+        }
+        const double finish = wait + expected_generation_s(s->acct.provider, job.model);
+        found.push_back(candidate{
+            account_choice{s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd},
+            finish,
+            load});
     }
-    if (best == nullptr) {
-        return std::nullopt;
+    const bool cheapest = cfg_.strategy == "cheapest";
+    std::stable_sort(found.begin(), found.end(), [cheapest](const auto& a, const auto& b) {
+        auto fast = std::tie(a.finish_s, a.choice.price_usd, a.load);
+        auto fast_b = std::tie(b.finish_s, b.choice.price_usd, b.load);
+        auto cheap = std::tie(a.choice.price_usd, a.finish_s, a.load);
+        auto cheap_b = std::tie(b.choice.price_usd, b.finish_s, b.load);
+        return cheapest ? cheap < cheap_b : fast < fast_b;
+    });
+    std::vector<account_choice> out;
+    for (auto& c : found) {
+        out.push_back(std::move(c.choice));
     }
-    return account_choice{
-        best->acct.name, best->acct.provider, best_offer->provider_model, best_offer->price_usd};
+    return out;
+}
+
+double pipeline::expected_generation_s(const std::string& provider, const std::string& model)
+    const {
+    if (auto it = medians_.find(provider + "/" + model); it != medians_.end()) {
+        return it->second;
+    }
+    return generation_prior_s(cfg_, model);
+}
+
+asio::awaitable<void> pipeline::refresh_accounts() {
+    statuses_ = co_await store_.account_statuses();
+    const auto now = clock_type::now();
+    if (now - medians_at_ >= 5s) {
+        medians_ = co_await store_.generation_medians();
+        medians_at_ = now;
+    }
+}
+
+asio::awaitable<void> pipeline::pace(std::string account) {
+    const auto wait = co_await store_.reserve_request(account);
+    if (wait.count() > 0) {
+        asio::steady_timer t(ex_, wait);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<void> pipeline::feedback(
+    slot& s, account_event ev, std::chrono::milliseconds pause, std::string why
+) {
+    if (ev == account_event::healthy) {
+        if (!s.failing) {
+            co_return;  // nothing to undo: no write per successful poll
+        }
+        s.failing = false;
+    }
+    if (ev == account_event::accepted) {
+        s.failing = false;
+    }
+    if (ev == account_event::failure) {
+        s.failing = true;
+    }
+    try {
+        co_await store_.account_feedback(s.acct.name, ev, pause, std::move(why));
+    } catch (const std::exception& e) {
+        log(log_level::warn,
+            "account.feedback_failed",
+            {{"account", s.acct.name}, {"error", e.what()}});
+    }
 }
 
 bool pipeline::every_account_unusable() const {
@@ -230,6 +302,19 @@ asio::awaitable<run_summary> pipeline::run() {
         metrics_.spend_usd.with({row.account, row.provider, row.model}).inc(row.usd);
     }
 
+    {
+        std::vector<account_limits> limits;
+        for (const auto& a : cfg_.accounts) {
+            limits.push_back(account_limits{
+                a.name,
+                a.provider,
+                a.max_concurrency,
+                a.submit_rate(),
+                a.requests_per_minute,
+                a.budget_usd_per_day});
+        }
+        co_await store_.sync_accounts(std::move(limits), cfg_.budget_usd);
+    }
     co_await recover();
     auto last_recovery = clock_type::now();
 
@@ -238,20 +323,30 @@ asio::awaitable<run_summary> pipeline::run() {
     run_summary summary;
     while (!stop_requested_) {
         // Hand out as many due jobs as the accounts can take right now.
+        co_await refresh_accounts();
+        std::optional<double> retry_in;
         for (;;) {
-            auto claimed = co_await store_.claim_for_submit(
-                opts_.project, [this](const job_record& j) { return choose(j); }
-            );
-            if (!claimed) {
+            auto res = co_await store_.claim_next(opts_.project, [this](const job_record& j) {
+                return rank(j);
+            });
+            if (!res.claimed) {
+                retry_in = res.retry_in_s;
                 break;
             }
-            slot* s = slot_for(*claimed->job.account);
+            auto& claimed = *res.claimed;
+            slot* s = slot_for(*claimed.job.account);
             ++s->inflight;
-            s->recent_submits.push_back(clock_type::now());
+            for (auto& st : statuses_) {
+                if (st.name == s->acct.name) {  // until the next refresh
+                    ++st.inflight;
+                    st.submit_wait_s = 60.0 / s->submit_rate;
+                    st.spent_today_usd += claimed.job.price_usd;
+                }
+            }
             metrics_.queue_wait_seconds.with({}).observe(
                 std::chrono::duration<double>(clock_type::now() - started_).count()
             );
-            spawn(std::move(claimed->job), claimed->attempt_id);
+            spawn(std::move(claimed.job), claimed.attempt_id);
         }
         co_await report_progress(false);
         if (clock_type::now() - last_recovery >= recovery_period) {
@@ -269,6 +364,20 @@ asio::awaitable<run_summary> pipeline::run() {
         if (unfinished == 0 && active_tasks_ == 0) {
             break;
         }
+        if (active_tasks_ == 0) {
+            // Nothing in flight: if every job left waits for budget, no progress is possible.
+            auto waiting = co_await store_.budget_waiting(opts_.project);
+            if (waiting.first > 0 && waiting.first == unfinished) {
+                summary.budget_waiting = waiting.first;
+                summary.budget_reason = waiting.second;
+                log(log_level::warn,
+                    "pipeline.budget_exhausted",
+                    {{"project", opts_.project},
+                     {"waiting", waiting.first},
+                     {"reason", waiting.second}});
+                break;
+            }
+        }
         if (active_tasks_ == 0 && every_account_unusable()) {
             summary.no_usable_account = true;
             log(log_level::error,
@@ -283,6 +392,11 @@ asio::awaitable<run_summary> pipeline::run() {
         if (auto due = co_await store_.seconds_until_due(opts_.project)) {
             next =
                 std::min(next, std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 5));
+        }
+        if (retry_in) {  // an account's limiter or pause opens then
+            next = std::min(
+                next, std::chrono::milliseconds(static_cast<long long>(*retry_in * 1000) + 5)
+            );
         }
         if (!wake_pending_) {
             wake_timer_.expires_after(next);
@@ -563,6 +677,7 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
     switch (res.cls) {
         case outcome_class::ok: {
             s.consecutive_429 = 0;
+            co_await feedback(s, account_event::accepted, 0ms, no_reason);
             metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
             const bool owned =
                 co_await store_.record_accepted(job, attempt_id, res.provider_job_id);
@@ -581,12 +696,17 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
         }
         case outcome_class::retryable: {
             if (res.http_status == 429) {
-                // Atlas sends no Retry-After: back off this account, exponentially.
+                // Retry-After when the provider sends one (Atlas never does), else exponential
+                // backoff with full jitter; the account's concurrency halves (AIMD).
                 ++s.consecutive_429;
                 const auto pause =
-                    full_jitter(backoff_policy{1000ms, 60000ms}, s.consecutive_429, rng_);
-                s.paused_until = clock_type::now() + pause;
+                    res.retry_after
+                        ? std::chrono::duration_cast<std::chrono::milliseconds>(*res.retry_after)
+                        : full_jitter(backoff_policy{1000ms, 60000ms}, s.consecutive_429, rng_);
+                co_await feedback(s, account_event::rate_limited, pause, no_reason);
                 metrics_.rate_limited.with({provider, s.acct.name}).inc();
+            } else {
+                co_await feedback(s, account_event::failure, 0ms, no_reason);
             }
             metrics_.retries.with({res.http_status == 429 ? "rate_limited" : "transport"}).inc();
             const bool give_up = job.retries + 1 >= opts_.max_retries;
@@ -612,6 +732,7 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
             co_return;
         case outcome_class::account_problem:
             s.disabled = true;
+            co_await feedback(s, account_event::account_problem, 0ms, res.message);
             log(log_level::error,
                 "account.paused",
                 {{"provider", provider},
@@ -630,6 +751,7 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
             );
             co_return;
         case outcome_class::ambiguous: {
+            co_await feedback(s, account_event::failure, 0ms, no_reason);
             metrics_.ambiguous.with({provider, s.acct.name}).inc();
             metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
             const bool exhausted = job.billed_attempts + 1 >= opts_.max_attempts;
@@ -658,7 +780,18 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         return accepted_before +
                std::chrono::duration<double>(clock_type::now() - task_start).count();
     };
-    auto interval = opts_.poll_interval;
+    // Adaptive polling: the first poll when a generation of this model usually ends on this
+    // provider (learned median), then backing off by half again each time from a quarter of
+    // it, with ±10% jitter — all within [poll_interval, max_poll_interval].
+    const double median = expected_generation_s(provider, job.model);
+    auto clamp = [&](double seconds) {
+        const auto d = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        return std::clamp(d, opts_.poll_interval, opts_.max_poll_interval);
+    };
+    std::uniform_real_distribution<double> jitter(0.9, 1.1);
+    auto interval = clamp(median - accepted_before);
+    double step = std::max(0.25 * median, 0.001);
+    double last_pending = accepted_before;  // the generation was not ready at this age
     int transient = 0;
     while (co_await sleep_or_stop(interval)) {
         const auto t0 = clock_type::now();
@@ -667,10 +800,8 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         metrics_.poll_seconds
             .with({provider, res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))})
             .observe(secs);
-        interval = std::min(
-            opts_.max_poll_interval,
-            std::chrono::duration_cast<std::chrono::milliseconds>(interval * 3 / 2)
-        );
+        interval = clamp(step * jitter(rng_));
+        step *= 1.5;
 
         if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
             const bool owned = co_await store_.record_remote_failure(
@@ -711,6 +842,9 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         }
         if (res.cls != outcome_class::ok) {
             // The poll itself failed; reading is free, so keep trying, more slowly.
+            if (res.http_status == 0 || res.http_status >= 500) {
+                co_await feedback(s, account_event::failure, 0ms, no_reason);
+            }
             ++transient;
             metrics_.retries.with({"poll"}).inc();
             log(transient > 3 ? log_level::warn : log_level::debug,
@@ -723,8 +857,10 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
             continue;
         }
         transient = 0;
+        co_await feedback(s, account_event::healthy, 0ms, no_reason);
         switch (res.state) {
             case remote_state::pending:
+                last_pending = since_accepted();
                 break;
             case remote_state::not_found:
                 if (since_accepted() > static_cast<double>(opts_.not_found_grace.count())) {
@@ -742,7 +878,13 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 interval = std::min(interval, opts_.poll_interval);
                 break;
             case remote_state::succeeded: {
-                metrics_.generation_seconds.with({provider, job.model}).observe(since_accepted());
+                const double seen_at = since_accepted();
+                metrics_.generation_seconds.with({provider, job.model}).observe(seen_at);
+                // It became ready between the last "pending" and now: learn the midpoint (the
+                // time we saw it alone would only ever push the first poll later).
+                co_await store_.learn_generation_time(
+                    provider, job.model, (last_pending + seen_at) / 2
+                );
                 const bool owned = co_await store_.record_ready(job, res.video_url);
                 job.video_url = res.video_url;
                 job.state = owned ? job_state::downloading : lost_lease(job);

@@ -53,6 +53,8 @@ struct run_summary {
     std::vector<job_record> jobs;
     bool stopped = false;            ///< by a signal, before everything finished
     bool no_usable_account = false;  ///< every account that could serve the rest is paused
+    int budget_waiting = 0;          ///< jobs left queued because no budget had room
+    std::string budget_reason;       ///< one of their reasons ("budget: batch 'x' …")
 };
 
 /// Builds pipeline options from the config (the parts that are not per run).
@@ -96,7 +98,19 @@ private:
     boost::asio::awaitable<void> report_progress(bool force);
     boost::asio::awaitable<bool> sleep_or_stop(std::chrono::milliseconds d);
 
-    std::optional<account_choice> choose(const job_record& job);
+    /// Accounts that may take the job, best first (strategy: fastest or cheapest).
+    std::vector<account_choice> rank(const job_record& job);
+    /// Refreshes the shared account states and learned generation times from the database.
+    boost::asio::awaitable<void> refresh_accounts();
+    /// Seconds a generation of this model usually takes on this provider (learned median,
+    /// else the configured prior).
+    double expected_generation_s(const std::string& provider, const std::string& model) const;
+    /// Waits for the account's next request slot (shared by every daemon).
+    boost::asio::awaitable<void> pace(std::string account);
+    /// Tells the database what happened on an account (AIMD, pauses, breaker).
+    boost::asio::awaitable<void> feedback(
+        slot& s, account_event ev, std::chrono::milliseconds pause, std::string why
+    );
     std::optional<providers::offer> offer_for(const job_record& job, const std::string& provider)
         const;
     slot* slot_for(const std::string& account);
@@ -124,6 +138,9 @@ private:
     std::set<std::int64_t> busy_;      ///< ids of jobs a task of ours works on
     std::set<std::string> uploading_;  ///< "account/sha256" of image uploads in progress
     static constexpr std::chrono::seconds recovery_period{5};
+    std::vector<account_status> statuses_;
+    std::map<std::string, double> medians_;  ///< "provider/model" -> learned median seconds
+    std::chrono::steady_clock::time_point medians_at_{};
     std::mt19937_64 rng_;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_progress_{};

@@ -4,11 +4,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <initializer_list>
+#include <set>
 #include <signal.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 
+#include "jobs/engine/sql_params.hpp"
 #include "jobs/shotlist.hpp"
 
 namespace shotfarm::jobs {
@@ -126,16 +128,9 @@ json::object spec_of(const shot& s) {
     return o;
 }
 
-// Builds a parameter list outside the co_await expression: GCC 12 cannot keep a braced
-// list's backing array alive across a coroutine suspension ("array used as initializer").
-template <class... Args>
-pg::params params_of(Args&&... args) {
-    return pg::params{pg::param(std::forward<Args>(args))...};
-}
-
-pg::param opt(const std::optional<std::string>& v) {
-    return v ? pg::param(*v) : std::nullopt;
-}
+using sql::opt;
+using sql::opt_number;
+using sql::params_of;
 
 /// An owner is "host:pid:token". Dead if on this host and the pid no longer exists.
 bool owner_is_dead_local_process(const std::string& owner, const std::string& self) {
@@ -211,6 +206,25 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
             [&list](pg::connection& c) -> asio::awaitable<ingest_result> {
                 ingest_result res;
                 diagnostics conflicts;
+                // The batch: its priority and budget follow the latest ingest of the list (a
+                // raised budget lets waiting jobs go at once).
+                co_await c.exec(
+                    "INSERT INTO batches (project, priority, budget_usd, source_file) "
+                    "VALUES ($1, $2::int, $3::numeric, $4) ON CONFLICT (project) DO UPDATE SET "
+                    "priority = EXCLUDED.priority, budget_usd = EXCLUDED.budget_usd, "
+                    "source_file = EXCLUDED.source_file",
+                    params_of(
+                        list.project,
+                        std::to_string(list.priority),
+                        opt_number(list.budget_usd),
+                        list.file.string()
+                    )
+                );
+                co_await c.exec(
+                    "UPDATE jobs SET next_attempt_at = now(), wait_reason = NULL "
+                    "WHERE project = $1 AND state = 'queued' AND wait_reason IS NOT NULL",
+                    params_of(list.project)
+                );
                 for (const shot& s : list.shots) {
                     const std::string spec = json::serialize(spec_of(s));
                     auto inserted = co_await c.exec(
@@ -295,71 +309,243 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
 asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
     std::string project, std::function<std::optional<account_choice>(const job_record&)> choose
 ) {
+    auto res = co_await claim_next(std::move(project), [&choose](const job_record& j) {
+        std::vector<account_choice> out;
+        if (auto c = choose(j)) {
+            out.push_back(std::move(*c));
+        }
+        return out;
+    });
+    co_return std::move(res.claimed);
+}
+
+namespace {
+
+/// Submits leave an account at most every 60/rate seconds, stretched by this factor so that
+/// network jitter never puts rate+1 requests into a provider's 60 s window.
+constexpr double rate_margin = 1.01;
+
+/// One account's gate, read under its row lock inside the claim transaction.
+struct account_gate {
+    bool known = false;  ///< no row: an account this database has no limits for (tests)
+    bool open = false;
+    std::optional<double> retry_in_s;
+    bool probe = false;  ///< the breaker is half-open: this claim is its probe
+};
+
+asio::awaitable<account_gate> check_account(pg::connection& c, const std::string& account) {
+    account_gate g;
+    auto r = co_await c.exec(
+        "SELECT a.max_concurrency, a.effective_concurrency, a.disabled_reason IS NOT NULL, "
+        "extract(epoch FROM greatest(a.paused_until, n.t) - n.t)::float8, "
+        "a.breaker_failures, "
+        "extract(epoch FROM greatest(a.breaker_open_until, n.t) - n.t)::float8, "
+        "extract(epoch FROM greatest(a.submit_tat, n.t) - n.t)::float8 "
+        "FROM accounts a, (SELECT clock_timestamp() AS t) n WHERE a.name = $1 FOR UPDATE OF a",
+        params_of(account)
+    );
+    if (r.rows() == 0) {
+        g.open = true;
+        co_return g;
+    }
+    g.known = true;
+    const double effective = r.get_double(0, 1);
+    const bool disabled = r.get(0, 2) == "t";
+    const double paused = r.is_null(0, 3) ? 0 : r.get_double(0, 3);
+    const int failures = static_cast<int>(r.get_int(0, 4));
+    const double open_for = r.is_null(0, 5) ? 0 : r.get_double(0, 5);
+    const double submit_wait = r.get_double(0, 6);
+    if (disabled) {
+        co_return g;
+    }
+    if (paused > 0 || open_for > 0 || submit_wait > 0.005) {
+        g.retry_in_s = std::max({paused, open_for, submit_wait});
+        co_return g;
+    }
+    auto n = co_await c.exec(
+        "SELECT count(*) FROM jobs WHERE account = $1 AND state IN ('submitting', 'running')",
+        params_of(account)
+    );
+    const auto cap = std::max<std::int64_t>(1, static_cast<std::int64_t>(effective + 1e-9));
+    if (n.get_int(0, 0) >= cap) {
+        co_return g;  // a slot frees when a job of it ends: the pipeline wakes then
+    }
+    g.open = true;
+    g.probe = failures >= breaker_threshold;
+    co_return g;
+}
+
+/// Whether `price` fits every budget the attempt would count against; the rows stay locked
+/// until the claim commits. Empty when it fits, else why not.
+asio::awaitable<std::string> check_budgets(
+    pg::connection& c,
+    const std::string& account,
+    const std::string& project,
+    double price,
+    std::optional<double> global_cap
+) {
+    auto r = co_await c.exec(
+        "INSERT INTO budgets AS b (scope, cap_usd) VALUES "
+        "('account/' || $1 || '/' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
+        " (SELECT budget_usd_per_day FROM accounts WHERE name = $1)), "
+        "('batch/' || $2, (SELECT budget_usd FROM batches WHERE project = $2)), "
+        "('global', $3::numeric) "
+        "ON CONFLICT (scope) DO UPDATE SET cap_usd = EXCLUDED.cap_usd "
+        "RETURNING b.scope, b.cap_usd IS NULL OR b.spent_usd + b.reserved_usd + $4::numeric "
+        "<= b.cap_usd, b.cap_usd::float8, (b.spent_usd + b.reserved_usd)::float8",
+        params_of(account, project, opt_number(global_cap), std::to_string(price))
+    );
+    for (int i = 0; i < r.rows(); ++i) {
+        if (r.get(i, 1) == "t") {
+            continue;
+        }
+        const std::string scope(r.get(i, 0));
+        char money[96];
+        std::snprintf(
+            money,
+            sizeof money,
+            "cap $%.2f, spent+reserved $%.2f, next $%.2f",
+            r.get_double(i, 2),
+            r.get_double(i, 3),
+            price
+        );
+        if (scope == "global") {
+            co_return std::string("budget: global budget_usd reached (") + money + ")";
+        }
+        if (scope.rfind("batch/", 0) == 0) {
+            co_return "budget: batch '" + project + "' budget_usd reached (" + money + ")";
+        }
+        co_return "budget: account '" + account + "' budget_usd_per_day reached (" + money + ")";
+    }
+    co_return std::string{};
+}
+
+}  // namespace
+
+asio::awaitable<claim_result> job_store::claim_next(
+    std::string project, std::function<std::vector<account_choice>(const job_record&)> rank
+) {
     const std::string ttl = std::to_string(lease_ttl_.count());
     co_return co_await pg::in_transaction(
         pool_,
-        [&](pg::connection& c) -> asio::awaitable<std::optional<claimed_submit>> {
+        [&](pg::connection& c) -> asio::awaitable<claim_result> {
+            claim_result out;
+            // Up to 16 due jobs per batch, locked; then in one order across batches.
             auto rows = co_await c.exec(
-                select_jobs("WHERE j.project = $1 AND j.state IN ('queued', 'retry_wait') "
-                            "AND j.next_attempt_at <= now() "
-                            "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 32 "
-                            "FOR UPDATE OF j SKIP LOCKED"),
+                std::string("SELECT ") + job_columns +
+                    " FROM (SELECT b.project, (SELECT count(*) FROM jobs x WHERE x.project = "
+                    "b.project AND x.state IN " +
+                    active_states +
+                    ") AS inflight FROM batches b WHERE $1 = '' OR b.project = $1) bl "
+                    "CROSS JOIN LATERAL (SELECT * FROM jobs j WHERE j.project = bl.project "
+                    "AND j.state IN ('queued', 'retry_wait') AND j.next_attempt_at <= now() "
+                    "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 16 "
+                    "FOR UPDATE SKIP LOCKED) j "
+                    "ORDER BY j.priority DESC, bl.inflight, j.next_attempt_at, j.id",
                 params_of(project)
             );
+            std::set<std::string> refused;  // accounts whose limits said no in this claim
             for (int i = 0; i < rows.rows(); ++i) {
                 job_record job = read_job(rows, i);
-                auto choice = choose(job);
-                if (!choice) {
-                    continue;
+                std::string budget_reason;
+                for (const auto& choice : rank(job)) {
+                    if (refused.count(choice.account) > 0) {
+                        continue;
+                    }
+                    const auto gate = co_await check_account(c, choice.account);
+                    if (!gate.open) {
+                        refused.insert(choice.account);
+                        if (gate.retry_in_s) {
+                            out.retry_in_s = std::min(
+                                out.retry_in_s.value_or(*gate.retry_in_s), *gate.retry_in_s
+                            );
+                        }
+                        continue;
+                    }
+                    budget_reason = co_await check_budgets(
+                        c, choice.account, job.project, choice.price_usd, global_budget_usd_
+                    );
+                    if (!budget_reason.empty()) {
+                        if (budget_reason.rfind("budget: account", 0) == 0) {
+                            continue;  // another account may still have room today
+                        }
+                        break;  // batch or global: no account helps
+                    }
+                    if (gate.known) {
+                        co_await c.exec(
+                            "UPDATE accounts SET submit_tat = greatest(submit_tat, "
+                            "clock_timestamp()) + make_interval(secs => $2::float8 / "
+                            "submits_per_minute), breaker_open_until = CASE WHEN $3 THEN "
+                            "clock_timestamp() + interval '60 seconds' ELSE breaker_open_until "
+                            "END, updated_at = now() WHERE name = $1",
+                            params_of(
+                                choice.account,
+                                std::to_string(60.0 * rate_margin),
+                                std::string(gate.probe ? "true" : "false")
+                            )
+                        );
+                    }
+                    auto upd = co_await c.exec(
+                        "UPDATE jobs SET state = 'submitting', account = $2, provider = $3, "
+                        "provider_model = $4, price_usd = $5::numeric, attempts = attempts + 1, "
+                        "provider_job_id = NULL, video_url = NULL, error = NULL, "
+                        "error_class = NULL, wait_reason = NULL, "
+                        "lease_owner = $6, lease_epoch = lease_epoch + 1, "
+                        "lease_expires_at = now() + make_interval(secs => $7::double precision), "
+                        "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch, attempts",
+                        params_of(
+                            std::to_string(job.id),
+                            choice.account,
+                            choice.provider,
+                            choice.provider_model,
+                            std::to_string(choice.price_usd),
+                            owner_,
+                            ttl
+                        )
+                    );
+                    const std::string from(to_string(job.state));
+                    job.state = job_state::submitting;
+                    job.lease_epoch = upd.get_int(0, 0);
+                    job.attempts = static_cast<int>(upd.get_int(0, 1));
+                    job.account = choice.account;
+                    job.provider = choice.provider;
+                    job.provider_model = choice.provider_model;
+                    job.price_usd = choice.price_usd;
+                    job.provider_job_id.reset();
+                    job.video_url.reset();
+                    // The attempt row reserves the price (trigger attempts_money).
+                    auto att = co_await c.exec(
+                        "INSERT INTO attempts (job_id, project, lease_epoch, account, provider, "
+                        "provider_model, price_usd) VALUES ($1::bigint, $2, $3::bigint, $4, $5, "
+                        "$6, $7::numeric) RETURNING id",
+                        params_of(
+                            std::to_string(job.id),
+                            job.project,
+                            std::to_string(job.lease_epoch),
+                            choice.account,
+                            choice.provider,
+                            choice.provider_model,
+                            std::to_string(choice.price_usd)
+                        )
+                    );
+                    co_await c.exec(
+                        "INSERT INTO job_events (job_id, from_state, to_state, detail) "
+                        "VALUES ($1::bigint, $2::job_state, 'submitting', $3)",
+                        params_of(std::to_string(job.id), from, "account " + choice.account)
+                    );
+                    out.claimed = claimed_submit{std::move(job), att.get_int(0, 0)};
+                    co_return out;
                 }
-                auto upd = co_await c.exec(
-                    "UPDATE jobs SET state = 'submitting', account = $2, provider = $3, "
-                    "provider_model = $4, price_usd = $5::numeric, attempts = attempts + 1, "
-                    "provider_job_id = NULL, video_url = NULL, error = NULL, error_class = NULL, "
-                    "lease_owner = $6, lease_epoch = lease_epoch + 1, "
-                    "lease_expires_at = now() + make_interval(secs => $7::double precision), "
-                    "updated_at = now() WHERE id = $1::bigint RETURNING lease_epoch, attempts",
-                    params_of(
-                        std::to_string(job.id),
-                        choice->account,
-                        choice->provider,
-                        choice->provider_model,
-                        std::to_string(choice->price_usd),
-                        owner_,
-                        ttl
-                    )
-                );
-                const std::string from(to_string(job.state));
-                job.state = job_state::submitting;
-                job.lease_epoch = upd.get_int(0, 0);
-                job.attempts = static_cast<int>(upd.get_int(0, 1));
-                job.account = choice->account;
-                job.provider = choice->provider;
-                job.provider_model = choice->provider_model;
-                job.price_usd = choice->price_usd;
-                job.provider_job_id.reset();
-                job.video_url.reset();
-                auto att = co_await c.exec(
-                    "INSERT INTO attempts (job_id, lease_epoch, account, provider, "
-                    "provider_model, price_usd) VALUES ($1::bigint, $2::bigint, $3, $4, $5, "
-                    "$6::numeric) RETURNING id",
-                    params_of(
-                        std::to_string(job.id),
-                        std::to_string(job.lease_epoch),
-                        choice->account,
-                        choice->provider,
-                        choice->provider_model,
-                        std::to_string(choice->price_usd)
-                    )
-                );
-                co_await c.exec(
-                    "INSERT INTO job_events (job_id, from_state, to_state, detail) "
-                    "VALUES ($1::bigint, $2::job_state, 'submitting', $3)",
-                    params_of(std::to_string(job.id), from, "account " + choice->account)
-                );
-                co_return claimed_submit{std::move(job), att.get_int(0, 0)};
+                if (!budget_reason.empty()) {
+                    ++out.budget_blocked;
+                    co_await c.exec(
+                        "UPDATE jobs SET wait_reason = $2, "
+                        "next_attempt_at = now() + interval '10 seconds' WHERE id = $1::bigint",
+                        params_of(std::to_string(job.id), budget_reason)
+                    );
+                }
             }
-            co_return std::nullopt;
+            co_return out;
         }
     );
 }

@@ -70,10 +70,58 @@ struct account_choice {
     double price_usd = 0;
 };
 
+/// An account's limits, as configured (synced into the `accounts` table at start).
+struct account_limits {
+    std::string name;
+    std::string provider;
+    int max_concurrency = 1;
+    int submits_per_minute = 1;
+    int requests_per_minute = 1;
+    std::optional<double> budget_usd_per_day;
+};
+
+/// An account's shared scheduling state, as the database holds it now.
+struct account_status {
+    std::string name;
+    std::string provider;
+    int max_concurrency = 1;
+    double effective_concurrency = 1;  ///< AIMD: shrinks on 429s, grows back slowly
+    int inflight = 0;                  ///< jobs in submitting or running on it (all daemons)
+    double submit_wait_s = 0;          ///< until the submit limiter lets the next one go
+    double request_wait_s = 0;         ///< until the request limiter has a free slot
+    double paused_s = 0;               ///< until a 429 pause ends
+    double breaker_open_s = 0;         ///< until the circuit breaker lets a probe through
+    bool breaker_tripped = false;      ///< open or half-open
+    std::optional<std::string> disabled_reason;
+    double spent_today_usd = 0;  ///< this UTC day, spent + reserved
+    std::optional<double> budget_usd_per_day;
+};
+
+/// What happened on an account, for its limiters and its circuit breaker.
+enum class account_event {
+    accepted,         ///< a submit was accepted: AIMD grows, breaker closes
+    healthy,          ///< a read succeeded: the breaker closes
+    rate_limited,     ///< a 429: AIMD halves, the account pauses for `pause`
+    failure,          ///< 5xx or transport failure: counts toward opening the breaker
+    account_problem,  ///< auth or balance: no more submits until a restart with it configured
+};
+
+/// Circuit breaker: opens after this many consecutive failures.
+inline constexpr int breaker_threshold = 5;
+
 /// A job claimed for submission: Phase A is committed (state submitting, attempt reserved).
 struct claimed_submit {
     job_record job;
     std::int64_t attempt_id = 0;
+};
+
+/// What a claim found when it handed out nothing.
+struct claim_result {
+    std::optional<claimed_submit> claimed;
+    /// Seconds until an account that refused on a limit (rate, pause, breaker) may take a
+    /// submit again; nullopt when none did (waiting is then for a job or a free slot).
+    std::optional<double> retry_in_s;
+    int budget_blocked = 0;  ///< candidates that waited for budget in this claim
 };
 
 struct ingest_result {
@@ -117,6 +165,49 @@ public:
     boost::asio::awaitable<std::optional<claimed_submit>> claim_for_submit(
         std::string project, std::function<std::optional<account_choice>(const job_record&)> choose
     );
+
+    /// The scheduler's claim, in one transaction: takes due jobs in order — priority, then the
+    /// batch with the fewest jobs in flight (equal-priority batches share), then due time —
+    /// and gives the first the first account in `rank`'s order that passes every check in the
+    /// database: not disabled, not paused, breaker closed (or this is its one probe), jobs in
+    /// flight < effective concurrency, submit limiter (GCRA) open, and the price fits the
+    /// account's day budget, the batch budget and the global budget (row-locked, so this holds
+    /// across daemons). A job that fits no budget stays queued with `wait_reason` set and is
+    /// looked at again 10 s later. `project` "" = every batch.
+    boost::asio::awaitable<claim_result> claim_next(
+        std::string project, std::function<std::vector<account_choice>(const job_record&)> rank
+    );
+
+    /// Writes the configured accounts' limits (keeping their learned state: AIMD, pauses,
+    /// breaker, limiter clocks) and the global cap. Clears `disabled_reason` (a restart with
+    /// the account configured means the operator wants it used).
+    boost::asio::awaitable<void> sync_accounts(
+        std::vector<account_limits> accounts, std::optional<double> global_budget_usd
+    );
+    boost::asio::awaitable<std::vector<account_status>> account_statuses();
+    /// Takes the account's next request slot (GCRA over requests_per_minute, shared by every
+    /// daemon) and returns how long to wait before sending (0 when the slot is now).
+    boost::asio::awaitable<std::chrono::milliseconds> reserve_request(std::string account);
+    boost::asio::awaitable<void> account_feedback(
+        std::string account,
+        account_event event,
+        std::chrono::milliseconds pause,
+        std::string reason
+    );
+    /// Learned generation times: adds one sample (accepted -> ready, seconds).
+    boost::asio::awaitable<void> learn_generation_time(
+        std::string provider, std::string model, double seconds
+    );
+    /// Median of the recent samples per "provider/model" (only pairs with samples).
+    boost::asio::awaitable<std::map<std::string, double>> generation_medians();
+    /// Budgets as stored: scope -> {cap (nullopt = none), spent, reserved}.
+    struct budget_row {
+        std::string scope;
+        std::optional<double> cap_usd;
+        double spent_usd = 0;
+        double reserved_usd = 0;
+    };
+    boost::asio::awaitable<std::vector<budget_row>> budgets();
 
     /// Phase B: the provider accepted. The attempt keeps the id even if we were fenced out.
     /// Returns false if the job's lease moved on (the new owner will adopt the id).
@@ -173,6 +264,8 @@ public:
     /// All states across projects (for metrics).
     boost::asio::awaitable<std::map<job_state, int>> state_counts_all();
     boost::asio::awaitable<std::vector<spend_row>> spend();
+    /// Unfinished jobs of the project that wait for budget, and one of their reasons.
+    boost::asio::awaitable<std::pair<int, std::string>> budget_waiting(std::string project);
     /// Seconds until the next queued/retry_wait job of the project is due (nullopt: none).
     boost::asio::awaitable<std::optional<double>> seconds_until_due(std::string project);
     boost::asio::awaitable<std::vector<job_record>> jobs_of(std::string project);
@@ -198,6 +291,7 @@ private:
     pg::pool& pool_;
     std::string owner_;
     std::chrono::seconds lease_ttl_;
+    std::optional<double> global_budget_usd_;
 };
 
 }  // namespace shotfarm::jobs

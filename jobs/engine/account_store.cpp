@@ -1,0 +1,239 @@
+// The job store's account side: limits synced from the config, the shared request limiter, the
+// feedback that drives AIMD and the circuit breaker, learned generation times and budgets.
+// Every piece of state lives in PostgreSQL, so all daemons on one database see the same.
+#include <algorithm>
+#include <cstdio>
+
+#include "jobs/engine/sql_params.hpp"
+#include "jobs/engine/store.hpp"
+
+namespace shotfarm::jobs {
+
+namespace asio = boost::asio;
+using sql::opt_number;
+using sql::params_of;
+
+namespace {
+
+/// See claim_next: requests leave at most every 60/rate s, stretched a little for jitter.
+constexpr double request_spacing_factor = 60.0 * 1.01;
+
+/// Samples kept per provider/model for the median.
+constexpr int generation_samples = 64;
+
+}  // namespace
+
+asio::awaitable<void> job_store::sync_accounts(
+    std::vector<account_limits> accounts, std::optional<double> global_budget_usd
+) {
+    global_budget_usd_ = global_budget_usd;
+    co_await pg::in_transaction(pool_, [&](pg::connection& c) -> asio::awaitable<void> {
+        for (const auto& a : accounts) {
+            co_await c.exec(
+                "INSERT INTO accounts (name, provider, max_concurrency, submits_per_minute, "
+                "requests_per_minute, budget_usd_per_day, effective_concurrency) "
+                "VALUES ($1, $2, $3::int, $4::int, $5::int, $6::numeric, $3::int) "
+                "ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider, "
+                "max_concurrency = EXCLUDED.max_concurrency, "
+                "submits_per_minute = EXCLUDED.submits_per_minute, "
+                "requests_per_minute = EXCLUDED.requests_per_minute, "
+                "budget_usd_per_day = EXCLUDED.budget_usd_per_day, "
+                "effective_concurrency = least(accounts.effective_concurrency, "
+                "EXCLUDED.max_concurrency), disabled_reason = NULL, updated_at = now()",
+                params_of(
+                    a.name,
+                    a.provider,
+                    std::to_string(a.max_concurrency),
+                    std::to_string(a.submits_per_minute),
+                    std::to_string(a.requests_per_minute),
+                    opt_number(a.budget_usd_per_day)
+                )
+            );
+        }
+        co_await c.exec(
+            "INSERT INTO budgets (scope, cap_usd) VALUES ('global', $1::numeric) "
+            "ON CONFLICT (scope) DO UPDATE SET cap_usd = EXCLUDED.cap_usd",
+            params_of(opt_number(global_budget_usd))
+        );
+        // Caps may have been raised: jobs waiting for budget look again now.
+        co_await c.exec(
+            "UPDATE jobs SET next_attempt_at = now(), wait_reason = NULL "
+            "WHERE state IN ('queued', 'retry_wait') AND wait_reason IS NOT NULL"
+        );
+    });
+}
+
+asio::awaitable<std::vector<account_status>> job_store::account_statuses() {
+    auto conn = co_await pool_.acquire();
+    auto r = co_await conn->exec(
+        "SELECT a.name, a.provider, a.max_concurrency, a.effective_concurrency, "
+        "(SELECT count(*) FROM jobs j WHERE j.account = a.name "
+        " AND j.state IN ('submitting', 'running')), "
+        "extract(epoch FROM greatest(a.submit_tat, n.t) - n.t)::float8, "
+        "extract(epoch FROM greatest(a.request_tat, n.t) - n.t)::float8, "
+        "extract(epoch FROM greatest(a.paused_until, n.t) - n.t)::float8, "
+        "extract(epoch FROM greatest(a.breaker_open_until, n.t) - n.t)::float8, "
+        "a.breaker_failures, a.disabled_reason, "
+        "coalesce((SELECT (b.spent_usd + b.reserved_usd)::float8 FROM budgets b WHERE b.scope = "
+        " 'account/' || a.name || '/' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')), 0), "
+        "a.budget_usd_per_day::float8 "
+        "FROM accounts a, (SELECT clock_timestamp() AS t) n ORDER BY a.name"
+    );
+    std::vector<account_status> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        account_status s;
+        s.name = r.get(i, 0);
+        s.provider = r.get(i, 1);
+        s.max_concurrency = static_cast<int>(r.get_int(i, 2));
+        s.effective_concurrency = r.get_double(i, 3);
+        s.inflight = static_cast<int>(r.get_int(i, 4));
+        s.submit_wait_s = r.get_double(i, 5);
+        s.request_wait_s = r.get_double(i, 6);
+        s.paused_s = r.get_double(i, 7);
+        s.breaker_open_s = r.get_double(i, 8);
+        s.breaker_tripped = r.get_int(i, 9) >= breaker_threshold;
+        s.disabled_reason = r.get_opt(i, 10);
+        s.spent_today_usd = r.get_double(i, 11);
+        if (!r.is_null(i, 12)) {
+            s.budget_usd_per_day = r.get_double(i, 12);
+        }
+        out.push_back(std::move(s));
+    }
+    co_return out;
+}
+
+asio::awaitable<std::chrono::milliseconds> job_store::reserve_request(std::string account) {
+    auto conn = co_await pool_.acquire();
+    // The slot is greatest(tat, now); the next one starts 60/rate s later. RETURNING sees the
+    // new tat, so the slot is tat - spacing.
+    auto r = co_await conn->exec(
+        "UPDATE accounts SET request_tat = greatest(request_tat, clock_timestamp()) + "
+        "make_interval(secs => $2::float8 / requests_per_minute) WHERE name = $1 "
+        "RETURNING extract(epoch FROM request_tat - make_interval(secs => $2::float8 / "
+        "requests_per_minute) - clock_timestamp())::float8",
+        params_of(account, std::to_string(request_spacing_factor))
+    );
+    if (r.rows() == 0) {
+        co_return std::chrono::milliseconds{0};
+    }
+    const double wait = std::max(0.0, r.get_double(0, 0));
+    co_return std::chrono::milliseconds(static_cast<long long>(wait * 1000.0));
+}
+
+asio::awaitable<void> job_store::account_feedback(
+    std::string account, account_event event, std::chrono::milliseconds pause, std::string reason
+) {
+    const double pause_s = static_cast<double>(pause.count()) / 1000.0;
+    if (reason.empty()) {
+        reason = "account problem";
+    }
+    std::string sql;
+    pg::params params;
+    switch (event) {
+        case account_event::accepted:
+            // Additive increase: about +1 per `effective` accepted submits, up to the cap.
+            sql =
+                "UPDATE accounts SET effective_concurrency = least(max_concurrency::float8, "
+                "effective_concurrency + 1.0 / greatest(effective_concurrency, 1.0)), "
+                "consecutive_429 = 0, breaker_failures = 0, breaker_opens = 0, "
+                "breaker_open_until = NULL, updated_at = now() WHERE name = $1";
+            params = params_of(account);
+            break;
+        case account_event::healthy:
+            sql =
+                "UPDATE accounts SET breaker_failures = 0, breaker_opens = 0, "
+                "breaker_open_until = NULL, updated_at = now() "
+                "WHERE name = $1 AND breaker_failures > 0";
+            params = params_of(account);
+            break;
+        case account_event::rate_limited:
+            // Multiplicative decrease, and a pause (Retry-After or backoff chosen by the caller).
+            sql =
+                "UPDATE accounts SET effective_concurrency = greatest(1.0, "
+                "effective_concurrency / 2), consecutive_429 = consecutive_429 + 1, "
+                "paused_until = greatest(paused_until, clock_timestamp() + "
+                "make_interval(secs => $2::float8)), updated_at = now() WHERE name = $1";
+            params = params_of(account, std::to_string(pause_s));
+            break;
+        case account_event::failure:
+            // Open after breaker_threshold failures in a row, for 10 s, 20 s, … up to 5 min.
+            sql =
+                "UPDATE accounts SET breaker_failures = breaker_failures + 1, "
+                "breaker_open_until = CASE WHEN breaker_failures + 1 >= $2::int THEN "
+                "clock_timestamp() + make_interval(secs => least(300, 10 * 2 ^ least("
+                "breaker_opens, 8))) ELSE breaker_open_until END, "
+                "breaker_opens = CASE WHEN breaker_failures + 1 >= $2::int THEN breaker_opens + 1 "
+                "ELSE breaker_opens END, updated_at = now() WHERE name = $1";
+            params = params_of(account, std::to_string(breaker_threshold));
+            break;
+        case account_event::account_problem:
+            sql = "UPDATE accounts SET disabled_reason = $2, updated_at = now() WHERE name = $1";
+            params = params_of(account, reason);
+            break;
+    }
+    auto conn = co_await pool_.acquire();
+    co_await conn->exec(sql, std::move(params));
+}
+
+asio::awaitable<void> job_store::learn_generation_time(
+    std::string provider, std::string model, double seconds
+) {
+    auto conn = co_await pool_.acquire();
+    co_await conn->exec(
+        "INSERT INTO generation_times AS g (provider, model, recent, samples) "
+        "VALUES ($1, $2, ARRAY[$3::float8], 1) ON CONFLICT (provider, model) DO UPDATE SET "
+        "recent = (g.recent || $3::float8)[greatest(1, cardinality(g.recent) + 2 - $4::int):], "
+        "samples = g.samples + 1",
+        params_of(provider, model, std::to_string(seconds), std::to_string(generation_samples))
+    );
+}
+
+asio::awaitable<std::map<std::string, double>> job_store::generation_medians() {
+    auto conn = co_await pool_.acquire();
+    auto r = co_await conn->exec(
+        "SELECT g.provider || '/' || g.model, (SELECT percentile_cont(0.5) WITHIN GROUP "
+        "(ORDER BY x) FROM unnest(g.recent) AS x)::float8 FROM generation_times g "
+        "WHERE cardinality(g.recent) > 0"
+    );
+    std::map<std::string, double> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out[std::string(r.get(i, 0))] = r.get_double(i, 1);
+    }
+    co_return out;
+}
+
+asio::awaitable<std::pair<int, std::string>> job_store::budget_waiting(std::string project) {
+    auto conn = co_await pool_.acquire();
+    auto r = co_await conn->exec(
+        "SELECT count(*), min(wait_reason) FROM jobs WHERE project = $1 "
+        "AND state IN ('queued', 'retry_wait') AND wait_reason LIKE 'budget:%'",
+        params_of(project)
+    );
+    std::pair<int, std::string> out{static_cast<int>(r.get_int(0, 0)), ""};
+    if (!r.is_null(0, 1)) {
+        out.second = r.get(0, 1);
+    }
+    co_return out;
+}
+
+asio::awaitable<std::vector<job_store::budget_row>> job_store::budgets() {
+    auto conn = co_await pool_.acquire();
+    auto r = co_await conn->exec(
+        "SELECT scope, cap_usd::float8, spent_usd::float8, reserved_usd::float8 FROM budgets "
+        "ORDER BY scope"
+    );
+    std::vector<budget_row> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        budget_row b;
+        b.scope = r.get(i, 0);
+        if (!r.is_null(i, 1)) {
+            b.cap_usd = r.get_double(i, 1);
+        }
+        b.spent_usd = r.get_double(i, 2);
+        b.reserved_usd = r.get_double(i, 3);
+        out.push_back(std::move(b));
+    }
+    co_return out;
+}
+
+}  // namespace shotfarm::jobs
