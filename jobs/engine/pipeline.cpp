@@ -847,6 +847,21 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
             }
             ++transient;
             metrics_.retries.with({"poll"}).inc();
+            if (transient >= opts_.max_retries) {
+                // Paid, and it may still finish: park it for an operator rather than poll
+                // forever (shotfarm retry polls again; the provider id is kept).
+                const bool owned = co_await store_.record_remote_failure(
+                    job,
+                    job_state::held,
+                    0ms,
+                    where(job) + ": " + std::to_string(transient) +
+                        " polls in a row failed (last: " + res.message + "); provider id " +
+                        *job.provider_job_id + " kept",
+                    "poll_failed"
+                );
+                job.state = owned ? job_state::held : lost_lease(job);
+                co_return;
+            }
             log(transient > 3 ? log_level::warn : log_level::debug,
                 "job.poll_failed",
                 {{"job", job.ref()},
@@ -975,7 +990,9 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
         std::filesystem::remove(paths.temp, ignore);
         ++failures;
         metrics_.retries.with({expired ? "url_expired" : "download"}).inc();
-        const bool give_up = failures >= 5;
+        // Five failures of this URL, or the job's free retries spent (an expired URL sends it
+        // back to polling for a fresh one, which must not go on for ever).
+        const bool give_up = failures >= 5 || job.retries + 1 >= opts_.max_retries;
         const job_state to = give_up   ? job_state::failed
                              : expired ? job_state::running
                                        : job_state::downloading;
@@ -990,6 +1007,7 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             const bool owned = co_await store_.record_download_failure(
                 job, to, where(job) + ": download: " + problem
             );
+            ++job.retries;  // as the store counted it
             job.state = owned ? to : lost_lease(job);
             co_return;
         }
