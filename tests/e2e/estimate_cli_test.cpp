@@ -294,6 +294,32 @@ TEST_F(estimate_cli, caps_and_warnings) {
         << human.out;
 }
 
+TEST_F(estimate_cli, daily_caps_bound_nothing_while_an_account_has_none) {
+    // mm without a daily cap: the sum of the others ($3.50) is listed but warns of nothing,
+    // although max_usd is far above it.
+    write(
+        "config.yaml",
+        "accounts:\n"
+        "  - {name: atlas-a, provider: atlas, api_key_env: ESTIMATE_TEST_KEY, "
+        "budget_usd_per_day: 2}\n"
+        "  - {name: atlas-b, provider: atlas, api_key_env: ESTIMATE_TEST_KEY, "
+        "budget_usd_per_day: 1.5}\n"
+        "  - {name: mm, provider: minimax, api_key_env: ESTIMATE_TEST_KEY}\n"
+    );
+    write_shotlist();
+    const auto o = parse(estimate());
+    const auto& caps = o.at("caps").as_array();
+    ASSERT_EQ(caps.size(), 1u) << json::serialize(o);
+    const auto& daily = caps[0].as_object();
+    EXPECT_EQ(daily.at("scope").as_string(), "accounts_per_day");
+    EXPECT_NEAR(num(daily.at("usd")), 3.5, 1e-9);
+    EXPECT_TRUE(daily.at("max_exceeds").as_bool());
+    ASSERT_EQ(daily.at("uncapped_accounts").as_array().size(), 1u);
+    EXPECT_EQ(daily.at("uncapped_accounts").as_array()[0].as_string(), "mm");
+    EXPECT_TRUE(o.at("warnings").as_array().empty()) << json::serialize(o);
+    EXPECT_EQ(o.at("max_attempts").to_number<int>(), 3);  // the default
+}
+
 TEST_F(estimate_cli, human_table_lists_each_model_and_provider) {
     write_config("strategy: cheapest\n");
     write_shotlist();
