@@ -1,5 +1,7 @@
 #include "providers/api_request.hpp"
 
+#include <algorithm>
+
 namespace shotfarm::providers {
 
 boost::asio::awaitable<net::exchange_result> api_request(
@@ -24,6 +26,28 @@ boost::asio::awaitable<net::exchange_result> api_request(
     req.body = std::move(body);
     req.timeout = timeout;
     co_return co_await http.send(std::move(req));
+}
+
+submit_result with_retry_after(submit_result r, const net::http_response& response) {
+    if (r.cls == outcome_class::retryable && r.http_status == 429) {
+        r.rate_limited = true;
+    }
+    if (!r.rate_limited) {
+        return r;
+    }
+    const auto value = response.header("retry-after");
+    if (!value || value->empty() || value->size() > 6) {
+        return r;
+    }
+    long seconds = 0;
+    for (char ch : *value) {
+        if (ch < '0' || ch > '9') {
+            return r;
+        }
+        seconds = seconds * 10 + (ch - '0');
+    }
+    r.retry_after = std::chrono::seconds(std::min(seconds, 3600L));
+    return r;
 }
 
 submit_result submit_transport_failure(const net::exchange_result& ex) {

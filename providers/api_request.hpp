@@ -27,6 +27,11 @@ boost::asio::awaitable<net::exchange_result> api_request(
     std::chrono::milliseconds timeout
 );
 
+/// The submit's outcome, with `retry_after` set from a `Retry-After: <seconds>` header when the
+/// provider refused for rate (429; none of the four documents one — Atlas says it never sends
+/// it — but honouring it when present costs nothing). HTTP-dates are not accepted.
+submit_result with_retry_after(submit_result r, const net::http_response& response);
+
 /// A paid submit that failed in transport: ambiguous once a byte may have left, else retryable.
 submit_result submit_transport_failure(const net::exchange_result& ex);
 

@@ -59,6 +59,9 @@ struct submit_result {
     std::string message;          ///< the provider's own words, or the transport failure
     unsigned http_status = 0;     ///< 0 when no response was parsed
     std::optional<std::chrono::seconds> retry_after;
+    /// The provider refused for rate or concurrency (HTTP 429, MiniMax base_resp 1002/1041/
+    /// 2045): back off the account and shrink its concurrency, not a fault of the account.
+    bool rate_limited = false;
 };
 
 enum class remote_state {

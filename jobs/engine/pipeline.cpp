@@ -695,7 +695,7 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
             co_return;
         }
         case outcome_class::retryable: {
-            if (res.http_status == 429) {
+            if (res.rate_limited) {
                 // Retry-After when the provider sends one (Atlas never does), else exponential
                 // backoff with full jitter; the account's concurrency halves (AIMD).
                 ++s.consecutive_429;
@@ -708,14 +708,14 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
             } else {
                 co_await feedback(s, account_event::failure, 0ms, no_reason);
             }
-            metrics_.retries.with({res.http_status == 429 ? "rate_limited" : "transport"}).inc();
+            metrics_.retries.with({res.rate_limited ? "rate_limited" : "transport"}).inc();
             const bool give_up = job.retries + 1 >= opts_.max_retries;
             co_await fail_attempt(
                 res.http_status ? attempt_outcome::rejected : attempt_outcome::not_sent,
                 res.http_status,
                 res.message,
                 give_up ? job_state::failed : job_state::retry_wait,
-                res.http_status == 429 ? 0ms : backoff_delay(job.retries),
+                res.rate_limited ? 0ms : backoff_delay(job.retries),
                 outcome
             );
             co_return;

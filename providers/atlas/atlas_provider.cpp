@@ -62,7 +62,7 @@ boost::asio::awaitable<submit_result> atlas_provider::submit(submit_request sreq
     if (ex.ec) {
         co_return submit_transport_failure(ex);
     }
-    co_return parse_submit(ex.response.status, ex.response.body);
+    co_return with_retry_after(parse_submit(ex.response.status, ex.response.body), ex.response);
 }
 
 boost::asio::awaitable<poll_result> atlas_provider::poll(std::string provider_job_id) {

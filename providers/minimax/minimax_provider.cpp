@@ -33,7 +33,7 @@ boost::asio::awaitable<submit_result> minimax_provider::submit(submit_request sr
     if (ex.ec) {
         co_return submit_transport_failure(ex);
     }
-    co_return parse_submit(ex.response.status, ex.response.body);
+    co_return with_retry_after(parse_submit(ex.response.status, ex.response.body), ex.response);
 }
 
 boost::asio::awaitable<poll_result> minimax_provider::poll(std::string provider_job_id) {

@@ -189,6 +189,7 @@ submit_result parse_submit(unsigned http_status, std::string_view body) {
     if (const auto b = read_base_resp(o); b.code != 0) {
         r.cls = classify_base_resp(b.code);
         r.message = base_resp_text(b);
+        r.rate_limited = b.code == 1002 || b.code == 1041 || b.code == 2045;
         return r;
     }
     std::string id = o != nullptr ? string_field(*o, "task_id") : std::string();

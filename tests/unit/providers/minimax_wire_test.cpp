@@ -86,6 +86,7 @@ TEST(MinimaxWire, BaseRespCodesInsideA200) {
         EXPECT_NE(r.message.find("words for " + std::to_string(e.code)), std::string::npos)
             << r.message;
         EXPECT_NE(r.message.find(std::to_string(e.code)), std::string::npos);
+        EXPECT_EQ(r.rate_limited, e.code == 1002) << e.code;
     }
     EXPECT_EQ(classify_base_resp(0), outcome_class::ok);
 }
