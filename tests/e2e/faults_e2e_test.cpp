@@ -76,7 +76,7 @@ farm_options faulty_four_providers(const std::string& faults, const std::string&
         o.accounts_yaml += "  - name: " + name + "\n    provider: " + pk.first +
                            "\n    base_url: @BASE@\n    api_key_env: E2E_KEY_" + name +
                            "\n    max_concurrency: " + std::to_string(account_cap) +
-                           "\n    requests_per_minute: 1000\n";
+                           "\n    requests_per_minute: 1000\n    submits_per_minute: 1000\n";
         o.keys[name] = pk.second;
     }
     o.extra_config = "max_attempts: " + std::to_string(max_attempts) + "\n" + extra_config;
@@ -346,7 +346,7 @@ TEST_P(MinimaxUrlExpiry, ExpiredUrlsAreFetchedAgainAndEachJobIsBilledOnce) {
                  "requests_per_minute: 1000}\n";
     o.accounts_yaml =
         "  - name: mm\n    provider: minimax\n    base_url: @BASE@\n    api_key_env: E2E_KEY_mm\n"
-        "    max_concurrency: 4\n    requests_per_minute: 1000\n";
+        "    max_concurrency: 4\n    requests_per_minute: 1000\n    submits_per_minute: 1000\n";
     o.keys = {{"mm", "k-mm"}};
     farm f(o);
     f.write_shotlist(shots);

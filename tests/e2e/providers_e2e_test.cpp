@@ -32,7 +32,8 @@ farm_options four_providers() {
              {"mm", "minimax"}}) {
         accounts += "  - name: " + name + "\n    provider: " + provider +
                     "\n    base_url: @BASE@\n    api_key_env: E2E_KEY_" + name +
-                    "\n    max_concurrency: 3\n    requests_per_minute: 1000\n";
+                    "\n    max_concurrency: 3\n    requests_per_minute: 1000\n    "
+                    "submits_per_minute: 1000\n";
     }
     o.accounts_yaml = accounts;
     o.keys = {{"atlas", "k-atlas"}, {"ws", "k-ws"}, {"aiml", "k-aiml"}, {"mm", "k-mm"}};
