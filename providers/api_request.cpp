@@ -11,10 +11,11 @@ boost::asio::awaitable<net::exchange_result> api_request(
     std::string path,
     std::string body,
     std::string content_type,
-    std::chrono::milliseconds timeout
+    std::chrono::milliseconds timeout,
+    request_kind kind
 ) {
     if (acct.before_request) {
-        co_await acct.before_request();
+        co_await acct.before_request(kind);
     }
     net::http_request req;
     req.method = method;

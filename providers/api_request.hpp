@@ -24,7 +24,8 @@ boost::asio::awaitable<net::exchange_result> api_request(
     std::string path,
     std::string body,
     std::string content_type,
-    std::chrono::milliseconds timeout
+    std::chrono::milliseconds timeout,
+    request_kind kind = request_kind::other
 );
 
 /// The submit's outcome, with `retry_after` set from a `Retry-After: <seconds>` header when the

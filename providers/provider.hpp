@@ -31,6 +31,12 @@ enum class outcome_class {
 
 std::string_view to_string(outcome_class c) noexcept;
 
+/// What a request to a provider's API is, for the account's limiters.
+enum class request_kind {
+    submit,  ///< a paid generation (counts against submits_per_minute too)
+    other,   ///< polls, downloads of results via the API, uploads
+};
+
 /// An account as the adapter needs it. The key is a secret: never logged or formatted.
 struct account {
     std::string name;
@@ -41,7 +47,7 @@ struct account {
     std::chrono::milliseconds poll_timeout{30000};
     /// Awaited before every request to this account's API: the scheduler's shared request
     /// limiter waits here for the account's next slot. Empty: no pacing.
-    std::function<boost::asio::awaitable<void>()> before_request;
+    std::function<boost::asio::awaitable<void>(request_kind)> before_request;
 };
 
 struct submit_request {

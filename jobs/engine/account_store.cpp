@@ -102,16 +102,22 @@ asio::awaitable<std::vector<account_status>> job_store::account_statuses() {
     co_return out;
 }
 
-asio::awaitable<std::chrono::milliseconds> job_store::reserve_request(std::string account) {
+asio::awaitable<std::chrono::milliseconds> job_store::reserve_request(
+    std::string account, bool submit
+) {
     auto conn = co_await pool_.acquire();
-    // The slot is greatest(tat, now); the next one starts 60/rate s later. RETURNING sees the
-    // new tat, so the slot is tat - spacing.
+    // The slot is the earliest moment both clocks allow (for a submit: the request clock and
+    // the submit clock); each clock then moves 60/rate s past it. RETURNING sees new values.
     auto r = co_await conn->exec(
-        "UPDATE accounts SET request_tat = greatest(request_tat, clock_timestamp()) + "
-        "make_interval(secs => $2::float8 / requests_per_minute) WHERE name = $1 "
+        "UPDATE accounts SET request_tat = CASE WHEN $3 THEN greatest(request_tat, "
+        "submit_sent_tat, clock_timestamp()) ELSE greatest(request_tat, clock_timestamp()) END "
+        "+ make_interval(secs => $2::float8 / requests_per_minute), "
+        "submit_sent_tat = CASE WHEN $3 THEN greatest(request_tat, submit_sent_tat, "
+        "clock_timestamp()) + make_interval(secs => $2::float8 / submits_per_minute) "
+        "ELSE submit_sent_tat END WHERE name = $1 "
         "RETURNING extract(epoch FROM request_tat - make_interval(secs => $2::float8 / "
         "requests_per_minute) - clock_timestamp())::float8",
-        params_of(account, std::to_string(request_spacing_factor))
+        params_of(account, std::to_string(request_spacing_factor), std::string(submit ? "t" : "f"))
     );
     if (r.rows() == 0) {
         co_return std::chrono::milliseconds{0};
@@ -120,7 +126,7 @@ asio::awaitable<std::chrono::milliseconds> job_store::reserve_request(std::strin
     co_return std::chrono::milliseconds(static_cast<long long>(wait * 1000.0));
 }
 
-asio::awaitable<void> job_store::account_feedback(
+asio::awaitable<bool> job_store::account_feedback(
     std::string account, account_event event, std::chrono::milliseconds pause, std::string reason
 ) {
     const double pause_s = static_cast<double>(pause.count()) / 1000.0;
@@ -163,7 +169,8 @@ asio::awaitable<void> job_store::account_feedback(
                 "clock_timestamp() + make_interval(secs => least(300, 10 * 2 ^ least("
                 "breaker_opens, 8))) ELSE breaker_open_until END, "
                 "breaker_opens = CASE WHEN breaker_failures + 1 >= $2::int THEN breaker_opens + 1 "
-                "ELSE breaker_opens END, updated_at = now() WHERE name = $1";
+                "ELSE breaker_opens END, updated_at = now() WHERE name = $1 "
+                "RETURNING breaker_failures = $2::int";
             params = params_of(account, std::to_string(breaker_threshold));
             break;
         case account_event::account_problem:
@@ -172,7 +179,8 @@ asio::awaitable<void> job_store::account_feedback(
             break;
     }
     auto conn = co_await pool_.acquire();
-    co_await conn->exec(sql, std::move(params));
+    auto r = co_await conn->exec(sql, std::move(params));
+    co_return event == account_event::failure&& r.rows() == 1 && r.get(0, 0) == "t";
 }
 
 asio::awaitable<void> job_store::learn_generation_time(

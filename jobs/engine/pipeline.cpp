@@ -83,7 +83,9 @@ pipeline::pipeline(
         s->acct.base_url = a.base_url;
         s->acct.api_key = a.api_key;
         s->submit_rate = a.submit_rate();
-        s->acct.before_request = [this, name = a.name]() { return pace(name); };
+        s->acct.before_request = [this, name = a.name](providers::request_kind kind) {
+            return pace(name, kind);
+        };
         s->api = providers::make_provider(s->acct, http_);
         metrics_.inflight.with({a.provider, a.name}).set(0);
         slots_.push_back(std::move(s));
@@ -221,8 +223,9 @@ asio::awaitable<void> pipeline::refresh_accounts() {
     }
 }
 
-asio::awaitable<void> pipeline::pace(std::string account) {
-    const auto wait = co_await store_.reserve_request(account);
+asio::awaitable<void> pipeline::pace(std::string account, providers::request_kind kind) {
+    const bool submit = kind == providers::request_kind::submit;
+    const auto wait = co_await store_.reserve_request(account, submit);
     if (wait.count() > 0) {
         asio::steady_timer t(ex_, wait);
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -245,7 +248,25 @@ asio::awaitable<void> pipeline::feedback(
         s.failing = true;
     }
     try {
-        co_await store_.account_feedback(s.acct.name, ev, pause, std::move(why));
+        const bool opened = co_await store_.account_feedback(s.acct.name, ev, pause, why);
+        if (opened) {
+            metrics_.breaker_opened.with({s.acct.provider, s.acct.name}).inc();
+            log(log_level::error,
+                "account.breaker_open",
+                {{"provider", s.acct.provider},
+                 {"account", s.acct.name},
+                 {"failures", breaker_threshold},
+                 {"detail",
+                  "repeated 5xx/transport failures: no submits to this account until a probe "
+                  "succeeds (first probe in 10 s); its jobs go to other accounts"}});
+        }
+        if (ev == account_event::rate_limited) {
+            log(log_level::warn,
+                "account.rate_limited",
+                {{"provider", s.acct.provider},
+                 {"account", s.acct.name},
+                 {"pause_ms", static_cast<std::int64_t>(pause.count())}});
+        }
     } catch (const std::exception& e) {
         log(log_level::warn,
             "account.feedback_failed",
@@ -482,6 +503,23 @@ asio::awaitable<void> pipeline::report_progress(bool force) {
     }
     for (const auto& s : slots_) {
         metrics_.inflight.with({s->acct.provider, s->acct.name}).set(s->inflight);
+    }
+    for (const auto& st : statuses_) {
+        metrics_.effective_concurrency.with({st.provider, st.name}).set(st.effective_concurrency);
+        metrics_.budget_spent_usd.with({"account/" + st.name}).set(st.spent_today_usd);
+        if (st.budget_usd_per_day) {
+            metrics_.budget_remaining_usd.with({"account/" + st.name})
+                .set(*st.budget_usd_per_day - st.spent_today_usd);
+        }
+    }
+    for (const auto& b : co_await store_.budgets()) {
+        if (b.scope == "global") {
+            metrics_.budget_spent_usd.with({"global"}).set(b.spent_usd + b.reserved_usd);
+            if (b.cap_usd) {
+                metrics_.budget_remaining_usd.with({"global"})
+                    .set(*b.cap_usd - b.spent_usd - b.reserved_usd);
+            }
+        }
     }
     if (opts_.progress == nullptr) {
         co_return;

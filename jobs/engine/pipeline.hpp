@@ -106,7 +106,7 @@ private:
     /// else the configured prior).
     double expected_generation_s(const std::string& provider, const std::string& model) const;
     /// Waits for the account's next request slot (shared by every daemon).
-    boost::asio::awaitable<void> pace(std::string account);
+    boost::asio::awaitable<void> pace(std::string account, providers::request_kind kind);
     /// Tells the database what happened on an account (AIMD, pauses, breaker).
     boost::asio::awaitable<void> feedback(
         slot& s, account_event ev, std::chrono::milliseconds pause, std::string why

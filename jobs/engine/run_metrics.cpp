@@ -74,6 +74,28 @@ run_metrics::run_metrics(metrics::registry& r)
           "shotfarm_image_uploads_total",
           "First-frame images made usable for a submit: uploaded, reused or inlined.",
           {"provider", "account", "source"}
+      )),
+      breaker_opened(r.add_counter(
+          "shotfarm_breaker_opened_total",
+          "Times an account's circuit breaker opened after repeated 5xx/transport failures.",
+          {"provider", "account"}
+      )),
+      effective_concurrency(r.add_gauge(
+          "shotfarm_account_effective_concurrency",
+          "Generations an account may have in flight now (AIMD: halved on 429s, regrown slowly).",
+          {"provider", "account"}
+      )),
+      budget_remaining_usd(r.add_gauge(
+          "shotfarm_budget_remaining_usd",
+          "Cap minus spent and reserved, per capped scope: global, or account/<name> for today "
+          "(UTC).",
+          {"scope"}
+      )),
+      budget_spent_usd(r.add_gauge(
+          "shotfarm_budget_spent_usd",
+          "Spent plus reserved (ambiguous attempts count as spent) per scope: global, or "
+          "account/<name> for today (UTC).",
+          {"scope"}
       )) {}
 
 }  // namespace shotfarm::jobs

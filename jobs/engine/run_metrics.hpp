@@ -24,6 +24,10 @@ struct run_metrics {
     metrics::family<metrics::gauge>& inflight;                // {provider, account}
     metrics::family<metrics::gauge>& up;                      // {}
     metrics::family<metrics::counter>& uploads;               // {provider, account, source}
+    metrics::family<metrics::counter>& breaker_opened;        // {provider, account}
+    metrics::family<metrics::gauge>& effective_concurrency;   // {provider, account}
+    metrics::family<metrics::gauge>& budget_remaining_usd;    // {scope}
+    metrics::family<metrics::gauge>& budget_spent_usd;        // {scope}
 };
 
 }  // namespace shotfarm::jobs

@@ -187,8 +187,13 @@ public:
     boost::asio::awaitable<std::vector<account_status>> account_statuses();
     /// Takes the account's next request slot (GCRA over requests_per_minute, shared by every
     /// daemon) and returns how long to wait before sending (0 when the slot is now).
-    boost::asio::awaitable<std::chrono::milliseconds> reserve_request(std::string account);
-    boost::asio::awaitable<void> account_feedback(
+    /// For a submit (`submit` true) the slot is also at least 60/submits_per_minute s after the
+    /// previous submit's, so the POSTs themselves keep the submit rate.
+    boost::asio::awaitable<std::chrono::milliseconds> reserve_request(
+        std::string account, bool submit = false
+    );
+    /// True when this event opened the account's circuit breaker.
+    boost::asio::awaitable<bool> account_feedback(
         std::string account,
         account_event event,
         std::chrono::milliseconds pause,

@@ -57,7 +57,8 @@ boost::asio::awaitable<submit_result> atlas_provider::submit(submit_request sreq
         "/api/v1/model/generateVideo",
         submit_body(sreq),
         "application/json",
-        acct_.submit_timeout
+        acct_.submit_timeout,
+        request_kind::submit
     );
     if (ex.ec) {
         co_return submit_transport_failure(ex);

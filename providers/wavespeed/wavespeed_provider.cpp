@@ -28,7 +28,8 @@ boost::asio::awaitable<submit_result> wavespeed_provider::submit(submit_request 
         submit_path(sreq.provider_model),
         submit_body(sreq),
         "application/json",
-        acct_.submit_timeout
+        acct_.submit_timeout,
+        request_kind::submit
     );
     if (ex.ec) {
         co_return submit_transport_failure(ex);

@@ -15,8 +15,11 @@ INSERT INTO batches (project, source_file)
 
 -- One row per configured account: its limits (copied from the config at start) and the state
 -- the limiters keep between requests, daemons and restarts.
---   submit_tat, request_tat  GCRA "theoretical arrival time": the next moment a submit /
---                            any request may leave; each one pushes it 60/rate s further.
+--   submit_tat, request_tat  GCRA "theoretical arrival time": the next moment a submit may
+--                            be claimed / any request may leave; each pushes it 60/rate s on.
+--   submit_sent_tat          the same for the moment a submit's POST actually leaves (a
+--                            claimed submit may wait for a request slot: the POSTs themselves
+--                            must still be 60/rate s apart).
 --   effective_concurrency    AIMD: halved on a 429, +1/itself per accepted submit, capped by
 --                            max_concurrency.
 --   paused_until             after a 429: Retry-After, or exponential backoff with full jitter.
@@ -34,6 +37,7 @@ CREATE TABLE accounts (
     effective_concurrency double precision NOT NULL DEFAULT 1,
     submit_tat            timestamptz      NOT NULL DEFAULT 'epoch',
     request_tat           timestamptz      NOT NULL DEFAULT 'epoch',
+    submit_sent_tat       timestamptz      NOT NULL DEFAULT 'epoch',
     paused_until          timestamptz,
     consecutive_429       int              NOT NULL DEFAULT 0,
     breaker_failures      int              NOT NULL DEFAULT 0,

@@ -151,8 +151,7 @@ farm::farm(farm_options opts)
 
     std::ofstream cfg(config_path());
     cfg << "state_dir: state\noutput_dir: out\nlisten: 127.0.0.1:0\n"
-        << "poll_interval_s: 0.1\nmax_poll_interval_s: 0.5\n"
-        << "accounts:\n";
+        << opts_.poll_yaml << "accounts:\n";
     if (!opts_.accounts_yaml.empty()) {
         std::string accounts = opts_.accounts_yaml;
         for (auto at = accounts.find("@BASE@"); at != std::string::npos;

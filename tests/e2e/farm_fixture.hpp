@@ -54,6 +54,8 @@ struct farm_options {
     int account_concurrency = 3;
     double median_s = 60;
     std::string extra_config;  ///< appended to the daemon config
+    /// The config's poll settings (replace to let adaptive polling govern).
+    std::string poll_yaml = "poll_interval_s: 0.1\nmax_poll_interval_s: 0.5\n";
     /// When set: the whole SIM.yaml, and the config's `accounts:` block (with @BASE@ standing
     /// for the simulator's base URL) — for runs over other providers than the default two
     /// Atlas keys. Keys are exported as E2E_KEY_<name> from `keys`.
