@@ -157,6 +157,29 @@ bool owner_is_dead_local_process(const std::string& owner, const std::string& se
     return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
+/// A text[] literal whose elements may be NULL.
+std::string pg_array(const std::vector<std::optional<std::string>>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) {
+            out += ',';
+        }
+        if (!items[i]) {
+            out += "NULL";
+            continue;
+        }
+        out += '"';
+        for (char ch : *items[i]) {
+            if (ch == '"' || ch == '\\') {
+                out += '\\';
+            }
+            out += ch;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 std::string pg_text_array(const std::vector<std::string>& items) {
     std::string out = "{";
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -225,73 +248,111 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
                     "WHERE project = $1 AND state = 'queued' AND wait_reason IS NOT NULL",
                     params_of(list.project)
                 );
-                for (const shot& s : list.shots) {
-                    const std::string spec = json::serialize(spec_of(s));
-                    auto inserted = co_await c.exec(
-                        "INSERT INTO shots (project, shot_id, spec, spec_hash, source_file) "
-                        "VALUES ($1, $2, $3::jsonb, $4, $5) "
-                        "ON CONFLICT (project, shot_id) DO NOTHING RETURNING shot_id",
-                        params_of(list.project, s.id, spec, s.spec_hash, list.file.string())
+                // In chunks, a few statements each, whatever the list's size: one statement
+                // per shot made 100,000 shots take minutes.
+                constexpr std::size_t chunk = 2000;
+                for (std::size_t first = 0; first < list.shots.size(); first += chunk) {
+                    const std::size_t last = std::min(list.shots.size(), first + chunk);
+                    std::vector<std::optional<std::string>> ids, specs, hashes;
+                    for (std::size_t i = first; i < last; ++i) {
+                        const shot& s = list.shots[i];
+                        ids.emplace_back(s.id);
+                        specs.emplace_back(json::serialize(spec_of(s)));
+                        hashes.emplace_back(s.spec_hash);
+                    }
+                    // New shots are inserted; for known ones, the stored hash comes back (the
+                    // main query sees the table as it was before this statement's insert).
+                    auto shots = co_await c.exec(
+                        "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) "
+                        "WITH ORDINALITY AS t (shot_id, spec, spec_hash, n)), "
+                        "ins AS (INSERT INTO shots (project, shot_id, spec, spec_hash, "
+                        "source_file) SELECT $1, shot_id, spec::jsonb, spec_hash, $5 FROM input "
+                        "ON CONFLICT (project, shot_id) DO NOTHING RETURNING shot_id) "
+                        "SELECT i.n, ins.shot_id IS NOT NULL, s.spec_hash, s.source_file "
+                        "FROM input i LEFT JOIN ins ON ins.shot_id = i.shot_id "
+                        "LEFT JOIN shots s ON s.project = $1 AND s.shot_id = i.shot_id "
+                        "ORDER BY i.n",
+                        params_of(
+                            list.project,
+                            pg_array(ids),
+                            pg_array(specs),
+                            pg_array(hashes),
+                            list.file.string()
+                        )
                     );
-                    if (inserted.rows() == 0) {
-                        auto existing = co_await c.exec(
-                            "SELECT spec_hash, source_file FROM shots "
-                            "WHERE project = $1 AND shot_id = $2",
-                            params_of(list.project, s.id)
-                        );
-                        if (existing.get(0, 0) != s.spec_hash) {
-                            conflicts.push_back(diagnostic{
-                                list.file.string(),
-                                s.line,
-                                s.col,
-                                "shot '" + s.id + "' of project '" + list.project +
-                                    "' was already ingested (from " +
-                                    std::string(existing.get(0, 1)) +
-                                    ") with a different spec; give it a new id, or change "
-                                    "the project"});
-                            continue;
+                    std::vector<std::optional<std::string>> j_shot, j_take, j_prio, j_model, j_mode,
+                        j_duration, j_resolution, j_prompt, j_image, j_pin_provider, j_pin_account;
+                    for (int row = 0; row < shots.rows(); ++row) {
+                        const shot& s =
+                            list.shots[first + static_cast<std::size_t>(shots.get_int(row, 0) - 1)];
+                        if (shots.get(row, 1) != "t") {
+                            if (shots.get(row, 2) != s.spec_hash) {
+                                conflicts.push_back(diagnostic{
+                                    list.file.string(),
+                                    s.line,
+                                    s.col,
+                                    "shot '" + s.id + "' of project '" + list.project +
+                                        "' was already ingested (from " +
+                                        std::string(shots.get(row, 3)) +
+                                        ") with a different spec; give it a new id, or "
+                                        "change the project"});
+                                continue;
+                            }
+                            ++res.shots_unchanged;
+                        } else {
+                            ++res.shots_added;
                         }
-                        ++res.shots_unchanged;
-                    } else {
-                        ++res.shots_added;
-                    }
-                    const std::string mode = s.image ? "i2v" : "t2v";
-                    pg::param image = std::nullopt;
-                    if (s.image_path) {
-                        image = s.image_path->string();
-                    } else if (s.image) {
-                        image = *s.image;
-                    }
-                    for (int take = 1; take <= s.takes; ++take) {
-                        auto job = co_await c.exec(
-                            "INSERT INTO jobs (project, shot_id, take, priority, model, mode, "
-                            "duration_s, resolution, prompt, image, pin_provider, pin_account) "
-                            "VALUES ($1, $2, $3::int, $4::int, $5, $6, $7::int, $8, $9, $10, $11, "
-                            "$12) ON CONFLICT (project, shot_id, take) DO NOTHING RETURNING id",
-                            params_of(
-                                list.project,
-                                s.id,
-                                std::to_string(take),
-                                std::to_string(s.priority),
-                                s.model,
-                                mode,
-                                std::to_string(s.duration),
-                                opt(s.resolution),
-                                s.prompt,
-                                image,
-                                opt(s.provider),
-                                opt(s.account)
-                            )
-                        );
-                        if (job.rows() == 1) {
-                            ++res.jobs_added;
-                            co_await c.exec(
-                                "INSERT INTO job_events (job_id, to_state, detail) "
-                                "VALUES ($1::bigint, 'queued', 'ingested')",
-                                params_of(std::string(job.get(0, 0)))
-                            );
+                        std::optional<std::string> image;
+                        if (s.image_path) {
+                            image = s.image_path->string();
+                        } else if (s.image) {
+                            image = *s.image;
+                        }
+                        for (int take = 1; take <= s.takes; ++take) {
+                            j_shot.emplace_back(s.id);
+                            j_take.emplace_back(std::to_string(take));
+                            j_prio.emplace_back(std::to_string(s.priority));
+                            j_model.emplace_back(s.model);
+                            j_mode.emplace_back(s.image ? "i2v" : "t2v");
+                            j_duration.emplace_back(std::to_string(s.duration));
+                            j_resolution.push_back(s.resolution);
+                            j_prompt.emplace_back(s.prompt);
+                            j_image.push_back(image);
+                            j_pin_provider.push_back(s.provider);
+                            j_pin_account.push_back(s.account);
                         }
                     }
+                    if (j_shot.empty() || !conflicts.empty()) {
+                        continue;  // a conflict rolls everything back anyway
+                    }
+                    auto jobs = co_await c.exec(
+                        "WITH ins AS (INSERT INTO jobs (project, shot_id, take, priority, model, "
+                        "mode, duration_s, resolution, prompt, image, pin_provider, pin_account) "
+                        "SELECT $1, shot_id, take::int, priority::int, model, mode, "
+                        "duration_s::int, resolution, prompt, image, pin_provider, pin_account "
+                        "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], "
+                        "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
+                        "$11::text[], $12::text[]) AS t (shot_id, take, priority, model, mode, "
+                        "duration_s, resolution, prompt, image, pin_provider, pin_account) "
+                        "ON CONFLICT (project, shot_id, take) DO NOTHING RETURNING id) "
+                        "INSERT INTO job_events (job_id, to_state, detail) "
+                        "SELECT id, 'queued', 'ingested' FROM ins RETURNING job_id",
+                        params_of(
+                            list.project,
+                            pg_array(j_shot),
+                            pg_array(j_take),
+                            pg_array(j_prio),
+                            pg_array(j_model),
+                            pg_array(j_mode),
+                            pg_array(j_duration),
+                            pg_array(j_resolution),
+                            pg_array(j_prompt),
+                            pg_array(j_image),
+                            pg_array(j_pin_provider),
+                            pg_array(j_pin_account)
+                        )
+                    );
+                    res.jobs_added += jobs.rows();
                 }
                 if (!conflicts.empty()) {
                     throw ingest_conflict{std::move(conflicts)};
