@@ -26,7 +26,10 @@ constexpr int generation_samples = 64;
 asio::awaitable<void> job_store::sync_accounts(
     std::vector<account_limits> accounts, std::optional<double> global_budget_usd
 ) {
-    global_budget_usd_ = global_budget_usd;
+    // Rows are locked in name order (as claims lock one at a time, no cycle can form).
+    std::sort(accounts.begin(), accounts.end(), [](const auto& a, const auto& b) {
+        return a.name < b.name;
+    });
     co_await pg::in_transaction(pool_, [&](pg::connection& c) -> asio::awaitable<void> {
         for (const auto& a : accounts) {
             co_await c.exec(
@@ -55,12 +58,14 @@ asio::awaitable<void> job_store::sync_accounts(
             "ON CONFLICT (scope) DO UPDATE SET cap_usd = EXCLUDED.cap_usd",
             params_of(opt_number(global_budget_usd))
         );
-        // Caps may have been raised: jobs waiting for budget look again now.
-        co_await c.exec(
-            "UPDATE jobs SET next_attempt_at = now(), wait_reason = NULL "
-            "WHERE state IN ('queued', 'retry_wait') AND wait_reason IS NOT NULL"
-        );
     });
+    // Caps may have been raised: jobs waiting for budget look again now. Outside the
+    // transaction above: a claim holding a job row may be waiting for an account row.
+    auto conn = co_await pool_.acquire();
+    co_await conn->exec(
+        "UPDATE jobs SET next_attempt_at = now(), wait_reason = NULL "
+        "WHERE state IN ('queued', 'retry_wait') AND wait_reason IS NOT NULL"
+    );
 }
 
 asio::awaitable<std::vector<account_status>> job_store::account_statuses() {

@@ -334,9 +334,11 @@ asio::awaitable<ingest_result> job_store::ingest(const shot_list& list) {
                         "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
                         "$11::text[], $12::text[]) AS t (shot_id, take, priority, model, mode, "
                         "duration_s, resolution, prompt, image, pin_provider, pin_account) "
-                        "ON CONFLICT (project, shot_id, take) DO NOTHING RETURNING id) "
+                        "ON CONFLICT (project, shot_id, take) DO UPDATE SET priority = "
+                        "EXCLUDED.priority WHERE jobs.state IN ('queued', 'retry_wait') AND "
+                        "jobs.priority <> EXCLUDED.priority RETURNING id, xmax = 0 AS fresh) "
                         "INSERT INTO job_events (job_id, to_state, detail) "
-                        "SELECT id, 'queued', 'ingested' FROM ins RETURNING job_id",
+                        "SELECT id, 'queued', 'ingested' FROM ins WHERE fresh RETURNING job_id",
                         params_of(
                             list.project,
                             pg_array(j_shot),
@@ -394,15 +396,24 @@ struct account_gate {
     bool probe = false;  ///< the breaker is half-open: this claim is its probe
 };
 
-asio::awaitable<account_gate> check_account(pg::connection& c, const std::string& account) {
+/// `lock`: take the account's row lock (the final check before claiming); without it a plain
+/// read to choose.
+asio::awaitable<account_gate> check_account(
+    pg::connection& c, const std::string& account, bool lock
+) {
     account_gate g;
+    if (lock) {
+        // The lock first, on its own: a statement that waited for it would otherwise judge the
+        // limiter clocks by the time it started, not by the time it got the row.
+        co_await c.exec("SELECT 1 FROM accounts WHERE name = $1 FOR UPDATE", params_of(account));
+    }
     auto r = co_await c.exec(
         "SELECT a.max_concurrency, a.effective_concurrency, a.disabled_reason IS NOT NULL, "
         "extract(epoch FROM greatest(a.paused_until, n.t) - n.t)::float8, "
         "a.breaker_failures, "
         "extract(epoch FROM greatest(a.breaker_open_until, n.t) - n.t)::float8, "
         "extract(epoch FROM greatest(a.submit_tat, n.t) - n.t)::float8 "
-        "FROM accounts a, (SELECT clock_timestamp() AS t) n WHERE a.name = $1 FOR UPDATE OF a",
+        "FROM accounts a, (SELECT clock_timestamp() AS t) n WHERE a.name = $1",
         params_of(account)
     );
     if (r.rows() == 0) {
@@ -436,26 +447,43 @@ asio::awaitable<account_gate> check_account(pg::connection& c, const std::string
     co_return g;
 }
 
-/// Whether `price` fits every budget the attempt would count against; the rows stay locked
-/// until the claim commits. Empty when it fits, else why not.
+/// Whether `price` fits every budget the attempt would count against. Empty when it fits, else
+/// why not. With `lock` the three scope rows are created if missing and locked (in scope order:
+/// account/ < batch/ < global, the order every writer uses) until the claim commits; without
+/// it a plain read. Caps: the account's and the batch's from their rows, the global one as
+/// sync_accounts stored it.
 asio::awaitable<std::string> check_budgets(
     pg::connection& c,
     const std::string& account,
     const std::string& project,
     double price,
-    std::optional<double> global_cap
+    bool lock
 ) {
-    auto r = co_await c.exec(
-        "INSERT INTO budgets AS b (scope, cap_usd) VALUES "
-        "('account/' || $1 || '/' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
+    const std::string scopes =
+        "(VALUES ('account/' || $1 || '/' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), "
         " (SELECT budget_usd_per_day FROM accounts WHERE name = $1)), "
         "('batch/' || $2, (SELECT budget_usd FROM batches WHERE project = $2)), "
-        "('global', $3::numeric) "
-        "ON CONFLICT (scope) DO UPDATE SET cap_usd = EXCLUDED.cap_usd "
-        "RETURNING b.scope, b.cap_usd IS NULL OR b.spent_usd + b.reserved_usd + $4::numeric "
-        "<= b.cap_usd, b.cap_usd::float8, (b.spent_usd + b.reserved_usd)::float8",
-        params_of(account, project, opt_number(global_cap), std::to_string(price))
-    );
+        "('global', (SELECT cap_usd FROM budgets WHERE scope = 'global'))) "
+        "AS v (scope, cap_usd)";
+    pg::result r;
+    if (lock) {
+        r = co_await c.exec(
+            "INSERT INTO budgets AS b (scope, cap_usd) SELECT scope, cap_usd FROM " + scopes +
+                " ORDER BY scope ON CONFLICT (scope) DO UPDATE SET cap_usd = EXCLUDED.cap_usd "
+                "RETURNING b.scope, b.cap_usd IS NULL OR b.spent_usd + b.reserved_usd + "
+                "$3::numeric <= b.cap_usd, b.cap_usd::float8, "
+                "(b.spent_usd + b.reserved_usd)::float8",
+            params_of(account, project, std::to_string(price))
+        );
+    } else {
+        r = co_await c.exec(
+            "SELECT v.scope, v.cap_usd IS NULL OR coalesce(b.spent_usd + b.reserved_usd, 0) + "
+            "$3::numeric <= v.cap_usd, v.cap_usd::float8, "
+            "coalesce(b.spent_usd + b.reserved_usd, 0)::float8 FROM " +
+                scopes + " LEFT JOIN budgets b ON b.scope = v.scope",
+            params_of(account, project, std::to_string(price))
+        );
+    }
     for (int i = 0; i < r.rows(); ++i) {
         if (r.get(i, 1) == "t") {
             continue;
@@ -509,13 +537,18 @@ asio::awaitable<claim_result> job_store::claim_next(
             for (int i = 0; i < rows.rows(); ++i) {
                 job_record job = read_job(rows, i);
                 std::string budget_reason;
+                bool limited = false;  // an account refused on a limit: not a budget wait
                 for (const auto& choice : rank(job)) {
                     if (refused.count(choice.account) > 0) {
+                        limited = true;
                         continue;
                     }
-                    const auto gate = co_await check_account(c, choice.account);
+                    // Choose with plain reads: no lock is held while choosing, so claims
+                    // that rank accounts differently cannot wait on each other in a cycle.
+                    auto gate = co_await check_account(c, choice.account, false);
                     if (!gate.open) {
                         refused.insert(choice.account);
+                        limited = true;
                         if (gate.retry_in_s) {
                             out.retry_in_s = std::min(
                                 out.retry_in_s.value_or(*gate.retry_in_s), *gate.retry_in_s
@@ -524,7 +557,7 @@ asio::awaitable<claim_result> job_store::claim_next(
                         continue;
                     }
                     budget_reason = co_await check_budgets(
-                        c, choice.account, job.project, choice.price_usd, global_budget_usd_
+                        c, choice.account, job.project, choice.price_usd, false
                     );
                     if (!budget_reason.empty()) {
                         if (budget_reason.rfind("budget: account", 0) == 0) {
@@ -532,6 +565,31 @@ asio::awaitable<claim_result> job_store::claim_next(
                         }
                         break;  // batch or global: no account helps
                     }
+                    // Then lock in the one order every writer uses — this account's row, then
+                    // the budget rows in scope order — and check again: another daemon may
+                    // have taken the slot or the money meanwhile. Under a savepoint, so that
+                    // a refusal releases these locks at once (a claim never holds one
+                    // account's row while it waits for another's).
+                    co_await c.exec("SAVEPOINT account_check");
+                    gate = co_await check_account(c, choice.account, true);
+                    if (!gate.open) {
+                        co_await c.exec("ROLLBACK TO SAVEPOINT account_check");
+                        refused.insert(choice.account);
+                        limited = true;
+                        out.retry_in_s = 0.0;  // it may have room again in a moment
+                        continue;
+                    }
+                    budget_reason = co_await check_budgets(
+                        c, choice.account, job.project, choice.price_usd, true
+                    );
+                    if (!budget_reason.empty()) {
+                        co_await c.exec("ROLLBACK TO SAVEPOINT account_check");
+                        if (budget_reason.rfind("budget: account", 0) == 0) {
+                            continue;
+                        }
+                        break;
+                    }
+                    co_await c.exec("RELEASE SAVEPOINT account_check");
                     if (gate.known) {
                         co_await c.exec(
                             "UPDATE accounts SET submit_tat = greatest(submit_tat, "
@@ -597,7 +655,7 @@ asio::awaitable<claim_result> job_store::claim_next(
                     out.claimed = claimed_submit{std::move(job), att.get_int(0, 0)};
                     co_return out;
                 }
-                if (!budget_reason.empty()) {
+                if (!budget_reason.empty() && !limited) {
                     ++out.budget_blocked;
                     co_await c.exec(
                         "UPDATE jobs SET wait_reason = $2, "

@@ -296,7 +296,6 @@ private:
     pg::pool& pool_;
     std::string owner_;
     std::chrono::seconds lease_ttl_;
-    std::optional<double> global_budget_usd_;
 };
 
 }  // namespace shotfarm::jobs

@@ -468,11 +468,6 @@ TEST_F(SchedulerTest, AnAccountsDayBudgetSendsTheRestToTheOtherAccount) {
 // and waits for the batch row. Forced here in that order: the database must not have to break
 // a deadlock (it would, after deadlock_timeout, by aborting one claim).
 TEST_F(SchedulerTest, TwoClaimersRankingAccountsInOppositeOrderDoNotDeadlock) {
-    if (!std::getenv("SHOTFARM_RUN_BLOCKED")) {
-        GTEST_SKIP() << "blocked on: claim_next locks an account row while holding budget rows "
-                        "(jobs/engine/store.cpp claim_next/check_account/check_budgets); run with "
-                        "SHOTFARM_RUN_BLOCKED=1";
-    }
     run_coro([&]() -> asio::awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
         pg::pool watch(ex, conninfo_, 2);
@@ -480,7 +475,7 @@ TEST_F(SchedulerTest, TwoClaimersRankingAccountsInOppositeOrderDoNotDeadlock) {
         claimer two(ex, conninfo_, "host-2:2:b");
         // "spent" cannot take a $0.23 job today; "open" can.
         std::vector<jobs::account_limits> accounts{
-            limits("spent", 100, 100000, 60, 0.10), limits("open")};
+            limits("spent", 100, 100000, 60, 0.10), limits("open", 100, 100000000)};
         co_await one.store.sync_accounts(accounts, std::nullopt);
         co_await two.store.sync_accounts(accounts, std::nullopt);
         auto list = make_list("p", 20);  // a claim locks 16: the second one gets the rest
@@ -1087,10 +1082,6 @@ TEST_F(SchedulerFilesTest, EqualPriorityBatchesShareAndHigherPriorityGoesFirst) 
 // docs/shotlist.md: "changing [priority] and running the list again re-prioritises ... the same
 // jobs".
 TEST_F(SchedulerFilesTest, IngestingAListAgainWithAHigherBatchPriorityReprioritisesItsJobs) {
-    if (!std::getenv("SHOTFARM_RUN_BLOCKED")) {
-        GTEST_SKIP() << "blocked on: ingest does not update jobs.priority of existing jobs "
-                        "(jobs/engine/store.cpp ingest); run with SHOTFARM_RUN_BLOCKED=1";
-    }
     run([this](pg::pool& /*pool*/, jobs::job_store& store) -> asio::awaitable<void> {
         auto first = make_list("first", 3);
         co_await store.ingest(first);
