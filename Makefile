@@ -45,3 +45,8 @@ format-check:
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR) examples/demo/state examples/demo/out
+
+bench-overnight: build
+	bench/overnight/run --build-dir $(BUILD_DIR)
+bench-ingest: build
+	bench/ingest100k/run --build-dir $(BUILD_DIR)
