@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <malloc.h>
 #include <random>
 #include <unistd.h>
 
@@ -106,7 +107,7 @@ void print_summary(
 
 struct run_context {
     const jobs::app_config& cfg;
-    const jobs::shot_list& list;
+    jobs::shot_list& list;  ///< emptied once ingested: the jobs live in the database
     const run_args& args;
     jobs::job_store& store;
     net::http_client& http;
@@ -127,11 +128,16 @@ asio::awaitable<void> run_pipeline(run_context& ctx) {
         ctx.pool.close();
         co_return;
     }
-    std::cout << "shotfarm: project " << ctx.list.project << ": " << ingested.shots_added
-              << " new shots, " << ingested.jobs_added << " new jobs (" << ingested.shots_unchanged
+    // The list is in the database now; keep nothing of it but its name, and give the memory
+    // back (a 100,000-shot list costs some 300 MB to parse; the waiting queue must not).
+    const std::string project = ctx.list.project;
+    jobs::shot_list{}.shots.swap(ctx.list.shots);
+    ::malloc_trim(0);
+    std::cout << "shotfarm: project " << project << ": " << ingested.shots_added << " new shots, "
+              << ingested.jobs_added << " new jobs (" << ingested.shots_unchanged
               << " shots already known)" << std::endl;
 
-    auto opts = jobs::options_from(ctx.cfg, ctx.list.project);
+    auto opts = jobs::options_from(ctx.cfg, project);
     opts.progress = ctx.args.quiet ? nullptr : &std::cout;
     jobs::pipeline pipe(ex, ctx.cfg, ctx.store, ctx.http, ctx.metrics, opts);
 
@@ -161,7 +167,7 @@ asio::awaitable<void> run_pipeline(run_context& ctx) {
     ctx.server.stop();
     ctx.pool.close();
 
-    print_summary(summary, ctx.cfg, ctx.list.project);
+    print_summary(summary, ctx.cfg, project);
     int total = 0;
     for (auto [st, n] : summary.counts) {
         total += n;
