@@ -1,6 +1,7 @@
 #include "jobs/engine/pipeline.hpp"
 
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
@@ -165,24 +166,24 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         }
         double wait = 0;
         double load = 0;
+        bool usable = true;
         for (const auto& st : statuses_) {
             if (st.name != s->acct.name) {
                 continue;
             }
             // The database has the last word (claim_next); this only skips accounts that
-            // cannot take a submit now, so a claim does not ask them in vain.
+            // cannot take a submit soon, so a claim does not ask them in vain.
             const int cap = std::max(1, static_cast<int>(st.effective_concurrency + 1e-9));
             if (st.disabled_reason || st.paused_s > 0 || st.breaker_open_s > 0 ||
-                st.inflight >= cap || st.submit_wait_s > 0.005 ||
+                st.inflight >= cap ||
                 (st.budget_usd_per_day &&
                  st.spent_today_usd + offer->price_usd > *st.budget_usd_per_day + 1e-9)) {
-                wait = -1;
-            } else {
-                wait = st.request_wait_s;
-                load = static_cast<double>(st.inflight) / cap;
+                usable = false;
             }
+            wait = std::max(st.submit_wait_s, st.request_wait_s);
+            load = static_cast<double>(st.inflight) / cap;
         }
-        if (wait < 0) {
+        if (!usable) {
             continue;
         }
         const double finish = wait + expected_generation_s(s->acct.provider, job.model);
@@ -199,8 +200,20 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         auto cheap_b = std::tie(b.choice.price_usd, b.finish_s, b.load);
         return cheapest ? cheap < cheap_b : fast < fast_b;
     });
+    // In the tail of the queue (no more jobs left than accounts that could take them) a job
+    // waits for the account that will finish it soonest, even if that account's next submit
+    // slot is a moment away, rather than going to a slower one that is free now: the last
+    // videos decide when the night ends. Before that every account with room gets work.
+    const bool tail = queue_left_ <= static_cast<int>(found.size());
+    double best_finish = std::numeric_limits<double>::infinity();
+    for (const auto& c : found) {
+        best_finish = std::min(best_finish, c.finish_s);
+    }
     std::vector<account_choice> out;
     for (auto& c : found) {
+        if (tail && !cheapest && c.finish_s > best_finish + 0.001) {
+            continue;
+        }
         out.push_back(std::move(c.choice));
     }
     return out;
@@ -368,6 +381,7 @@ asio::awaitable<run_summary> pipeline::run() {
                 std::chrono::duration<double>(clock_type::now() - started_).count()
             );
             spawn(std::move(claimed.job), claimed.attempt_id);
+            queue_left_ = std::max(0, queue_left_ - 1);
         }
         co_await report_progress(false);
         if (clock_type::now() - last_recovery >= recovery_period) {
@@ -376,6 +390,7 @@ asio::awaitable<run_summary> pipeline::run() {
         }
 
         auto counts = co_await store_.state_counts(opts_.project);
+        queue_left_ = counts[job_state::queued] + counts[job_state::retry_wait];
         int unfinished = 0;
         for (auto [st, n] : counts) {
             if (!is_terminal(st) && st != job_state::held) {

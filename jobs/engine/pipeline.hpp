@@ -139,6 +139,7 @@ private:
     std::set<std::string> uploading_;  ///< "account/sha256" of image uploads in progress
     static constexpr std::chrono::seconds recovery_period{5};
     std::vector<account_status> statuses_;
+    int queue_left_ = 0;  ///< queued + retry_wait jobs of the project, as last counted
     std::map<std::string, double> medians_;  ///< "provider/model" -> learned median seconds
     std::chrono::steady_clock::time_point medians_at_{};
     std::mt19937_64 rng_;
