@@ -18,6 +18,9 @@ namespace {
 /// See claim_next: requests leave at most every 60/rate s, stretched a little for jitter.
 constexpr double request_spacing_factor = 60.0 * 1.01;
 
+/// How late a request may leave without delaying the ones after it (see the schema).
+constexpr double clock_slack_s = 0.25;
+
 /// Samples kept per provider/model for the median.
 constexpr int generation_samples = 64;
 
@@ -111,18 +114,33 @@ asio::awaitable<std::chrono::milliseconds> job_store::reserve_request(
     std::string account, bool submit
 ) {
     auto conn = co_await pool_.acquire();
-    // The slot is the earliest moment both clocks allow (for a submit: the request clock and
-    // the submit clock); each clock then moves 60/rate s past it. RETURNING sees new values.
+    // The slot is the earliest moment the clocks allow (for a submit: the request clock and
+    // the submit clock). Each clock then moves 60/rate s on — from its own value if the slot
+    // was at most `slack` late (a request that left a little late must not delay every later
+    // one), else from the slot; see schemas/sql/0003_scheduler.sql. SET expressions read the
+    // old row and are evaluated once the row lock is held.
+    const std::string slot =
+        "(CASE WHEN $3 THEN greatest(request_tat, submit_sent_tat, clock_timestamp()) "
+        "ELSE greatest(request_tat, clock_timestamp()) END)";
+    const std::string slack = "make_interval(secs => $4::float8)";
+    auto next = [&](const std::string& clock, const std::string& rate) {
+        return "(CASE WHEN " + slot + " - " + clock + " <= " + slack + " THEN " + clock + " ELSE " +
+               slot + " END) + make_interval(secs => $2::float8 / " + rate + ")";
+    };
+    const std::string sql =
+        "UPDATE accounts SET request_tat = " + next("request_tat", "requests_per_minute") +
+        ", submit_sent_tat = CASE WHEN $3 THEN " + next("submit_sent_tat", "submits_per_minute") +
+        " ELSE submit_sent_tat END, last_request_slot = " + slot +
+        " WHERE name = $1 RETURNING extract(epoch FROM last_request_slot - "
+        "clock_timestamp())::float8";
     auto r = co_await conn->exec(
-        "UPDATE accounts SET request_tat = CASE WHEN $3 THEN greatest(request_tat, "
-        "submit_sent_tat, clock_timestamp()) ELSE greatest(request_tat, clock_timestamp()) END "
-        "+ make_interval(secs => $2::float8 / requests_per_minute), "
-        "submit_sent_tat = CASE WHEN $3 THEN greatest(request_tat, submit_sent_tat, "
-        "clock_timestamp()) + make_interval(secs => $2::float8 / submits_per_minute) "
-        "ELSE submit_sent_tat END WHERE name = $1 "
-        "RETURNING extract(epoch FROM request_tat - make_interval(secs => $2::float8 / "
-        "requests_per_minute) - clock_timestamp())::float8",
-        params_of(account, std::to_string(request_spacing_factor), std::string(submit ? "t" : "f"))
+        sql,
+        params_of(
+            account,
+            std::to_string(request_spacing_factor),
+            std::string(submit ? "t" : "f"),
+            std::to_string(clock_slack_s)
+        )
     );
     if (r.rows() == 0) {
         co_return std::chrono::milliseconds{0};

@@ -186,7 +186,7 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         if (!usable) {
             continue;
         }
-        const double finish = wait + expected_generation_s(s->acct.provider, job.model);
+        const double finish = wait + expected_generation_s(s->acct.provider, job);
         found.push_back(candidate{
             account_choice{s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd},
             finish,
@@ -219,12 +219,21 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
     return out;
 }
 
-double pipeline::expected_generation_s(const std::string& provider, const std::string& model)
-    const {
-    if (auto it = medians_.find(provider + "/" + model); it != medians_.end()) {
+namespace {
+
+std::string timing_key(const job_record& job) {
+    // A 10 s video takes longer than a 6 s one of the same model (AI/ML API: "4-5 minutes for a
+    // 6-second video and 8-9 minutes for a 10-second video", PROVIDERS.md §3.7): learned apart.
+    return job.model + "@" + std::to_string(job.duration_s) + "s";
+}
+
+}  // namespace
+
+double pipeline::expected_generation_s(const std::string& provider, const job_record& job) const {
+    if (auto it = medians_.find(provider + "/" + timing_key(job)); it != medians_.end()) {
         return it->second;
     }
-    return generation_prior_s(cfg_, model);
+    return generation_prior_s(cfg_, job.model);
 }
 
 asio::awaitable<void> pipeline::refresh_accounts() {
@@ -836,13 +845,16 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
     // Adaptive polling: the first poll when a generation of this model usually ends on this
     // provider (learned median), then backing off by half again each time from a quarter of
     // it, with ±10% jitter — all within [poll_interval, max_poll_interval].
-    const double median = expected_generation_s(provider, job.model);
+    const double median = expected_generation_s(provider, job);
     auto clamp = [&](double seconds) {
         const auto d = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
         return std::clamp(d, opts_.poll_interval, opts_.max_poll_interval);
     };
     std::uniform_real_distribution<double> jitter(0.9, 1.1);
-    auto interval = clamp(median - accepted_before);
+    // Once nothing is left to submit, the jobs still in flight decide when the night ends:
+    // they are polled closer together (a handful of extra polls for the last few jobs).
+    const bool last_ones = queue_left_ == 0;
+    auto interval = clamp((last_ones ? 0.8 : 1.0) * median - accepted_before);
     double step = std::max(0.25 * median, 0.001);
     double last_pending = accepted_before;  // the generation was not ready at this age
     int transient = 0;
@@ -853,7 +865,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         metrics_.poll_seconds
             .with({provider, res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))})
             .observe(secs);
-        interval = clamp(step * jitter(rng_));
+        interval = clamp((queue_left_ == 0 ? std::min(step, 0.1 * median) : step) * jitter(rng_));
         step *= 1.5;
 
         if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
@@ -951,7 +963,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 // It became ready between the last "pending" and now: learn the midpoint (the
                 // time we saw it alone would only ever push the first poll later).
                 co_await store_.learn_generation_time(
-                    provider, job.model, (last_pending + seen_at) / 2
+                    provider, timing_key(job), (last_pending + seen_at) / 2
                 );
                 const bool owned = co_await store_.record_ready(job, res.video_url);
                 job.video_url = res.video_url;

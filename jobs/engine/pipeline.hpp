@@ -102,9 +102,9 @@ private:
     std::vector<account_choice> rank(const job_record& job);
     /// Refreshes the shared account states and learned generation times from the database.
     boost::asio::awaitable<void> refresh_accounts();
-    /// Seconds a generation of this model usually takes on this provider (learned median,
-    /// else the configured prior).
-    double expected_generation_s(const std::string& provider, const std::string& model) const;
+    /// Seconds a generation of this model and duration usually takes on this provider
+    /// (learned median, else the configured prior for the model).
+    double expected_generation_s(const std::string& provider, const job_record& job) const;
     /// Waits for the account's next request slot (shared by every daemon).
     boost::asio::awaitable<void> pace(std::string account, providers::request_kind kind);
     /// Tells the database what happened on an account (AIMD, pauses, breaker).

@@ -592,8 +592,9 @@ asio::awaitable<claim_result> job_store::claim_next(
                     co_await c.exec("RELEASE SAVEPOINT account_check");
                     if (gate.known) {
                         co_await c.exec(
-                            "UPDATE accounts SET submit_tat = greatest(submit_tat, "
-                            "clock_timestamp()) + make_interval(secs => $2::float8 / "
+                            "UPDATE accounts SET submit_tat = (CASE WHEN clock_timestamp() - "
+                            "submit_tat <= interval '0.25 seconds' THEN submit_tat ELSE "
+                            "clock_timestamp() END) + make_interval(secs => $2::float8 / "
                             "submits_per_minute), breaker_open_until = CASE WHEN $3 THEN "
                             "clock_timestamp() + interval '60 seconds' ELSE breaker_open_until "
                             "END, updated_at = now() WHERE name = $1",

@@ -20,6 +20,11 @@ INSERT INTO batches (project, source_file)
 --   submit_sent_tat          the same for the moment a submit's POST actually leaves (a
 --                            claimed submit may wait for a request slot: the POSTs themselves
 --                            must still be 60/rate s apart).
+--                            Each clock moves 60/rate s on from itself when the slot it gave
+--                            was at most 0.25 s late, else from the slot: a request that left
+--                            a little late does not delay all later ones, and any rate + 1
+--                            consecutive ones still span at least 60·1.01 − 0.25 s > 60 s.
+--   last_request_slot        the slot the last reserve_request handed out (its return value).
 --   effective_concurrency    AIMD: halved on a 429, +1/itself per accepted submit, capped by
 --                            max_concurrency.
 --   paused_until             after a 429: Retry-After, or exponential backoff with full jitter.
@@ -38,6 +43,7 @@ CREATE TABLE accounts (
     submit_tat            timestamptz      NOT NULL DEFAULT 'epoch',
     request_tat           timestamptz      NOT NULL DEFAULT 'epoch',
     submit_sent_tat       timestamptz      NOT NULL DEFAULT 'epoch',
+    last_request_slot     timestamptz      NOT NULL DEFAULT 'epoch',
     paused_until          timestamptz,
     consecutive_429       int              NOT NULL DEFAULT 0,
     breaker_failures      int              NOT NULL DEFAULT 0,
