@@ -1,7 +1,6 @@
 // probe_image: real format and pixel size from the bytes.
 #include "jobs/image_probe.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -120,10 +119,8 @@ TEST(image_probe, truncation_is_found_past_the_header) {
 }
 
 TEST(image_probe, a_real_jpeg_and_png_cut_in_half) {
-    const char* src = std::getenv("SHOTFARM_SOURCE_DIR");
-    ASSERT_NE(src, nullptr);
     for (const char* name : {"desert_road.jpg", "dusk_harbour.png"}) {
-        const auto path = std::filesystem::path(src) / "examples/demo/frames" / name;
+        const auto path = std::filesystem::path(SHOTFARM_DEMO_FRAMES) / name;
         std::ifstream in(path, std::ios::binary);
         const std::string bytes{std::istreambuf_iterator<char>(in), {}};
         ASSERT_GT(bytes.size(), 1000u) << path;
