@@ -200,18 +200,24 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         auto cheap_b = std::tie(b.choice.price_usd, b.finish_s, b.load);
         return cheapest ? cheap < cheap_b : fast < fast_b;
     });
-    // In the tail of the queue (no more jobs left than accounts that could take them) a job
-    // waits for the account that will finish it soonest, even if that account's next submit
-    // slot is a moment away, rather than going to a slower one that is free now: the last
-    // videos decide when the night ends. Before that every account with room gets work.
-    const bool tail = queue_left_ <= static_cast<int>(found.size());
+    // Near the end of the queue a job waits for an account that will finish it sooner rather
+    // than go to a slow one that is free now: the last videos decide when the night ends. The
+    // slack is the time the rest of the queue needs to drain at the accounts' submit rates —
+    // large for a long queue (every account with room gets work), none for the last jobs.
+    double rate_per_s = 0;
+    for (const auto& s : slots_) {
+        if (!s->disabled) {
+            rate_per_s += s->submit_rate / 60.0;
+        }
+    }
+    const double drain_s = rate_per_s > 0 ? queue_left_ / rate_per_s : 0;
     double best_finish = std::numeric_limits<double>::infinity();
     for (const auto& c : found) {
         best_finish = std::min(best_finish, c.finish_s);
     }
     std::vector<account_choice> out;
     for (auto& c : found) {
-        if (tail && !cheapest && c.finish_s > best_finish + 0.001) {
+        if (!cheapest && c.finish_s > best_finish + drain_s + 0.001) {
             continue;
         }
         out.push_back(std::move(c.choice));
