@@ -12,9 +12,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "daemon/database.hpp"
 #include "daemon/endpoints.hpp"
 #include "jobs/config.hpp"
-#include "jobs/engine/migrations.hpp"
 #include "jobs/engine/pipeline.hpp"
 #include "jobs/engine/run_metrics.hpp"
 #include "jobs/engine/store.hpp"
@@ -23,8 +23,6 @@
 #include "metrics/registry.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
-#include "pg/embedded.hpp"
-#include "pg/migrate.hpp"
 #include "pg/pool.hpp"
 #include "providers/catalog.hpp"
 
@@ -42,16 +40,6 @@ void print_errors(const jobs::diagnostics& errors) {
     for (const auto& d : errors) {
         std::cerr << d.str() << "\n";
     }
-}
-
-/// host:pid:random — the lease owner name of this process (see job_store::recover).
-std::string make_owner_id() {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    std::random_device rd;
-    char token[17];
-    std::snprintf(token, sizeof token, "%08x%08x", rd(), rd());
-    return std::string(host) + ":" + std::to_string(::getpid()) + ":" + token;
 }
 
 std::string money(double usd) {
@@ -105,76 +93,222 @@ void print_summary(
     std::cout << out.str() << std::flush;
 }
 
-struct run_context {
-    const jobs::app_config& cfg;
-    jobs::shot_list& list;  ///< emptied once ingested: the jobs live in the database
-    const run_args& args;
+/// One process working on the database: `shotfarm run` (one shot list, until it is done) or
+/// `shotfarm daemon` (every batch, until SIGTERM). Signals: SIGINT/SIGTERM stop (a second one
+/// exits at once), SIGHUP reloads the config.
+struct serve_args {
+    std::filesystem::path config_file;
+    std::shared_ptr<const jobs::app_config> cfg;
+    jobs::shot_list* list = nullptr;  ///< run: ingested first, then emptied; daemon: none
+    bool quiet = false;
+};
+
+struct serve_context {
+    serve_args& args;
+    database& db;
     jobs::job_store& store;
     net::http_client& http;
     jobs::run_metrics& metrics;
     endpoint_state& endpoints;
     net::http_server& server;
     pg::pool& pool;
+    metrics::family<metrics::counter>& reloads;
     int exit_code = 1;
+    jobs::run_summary summary;
+    std::string project;
 };
 
-asio::awaitable<void> run_pipeline(run_context& ctx) {
-    auto ex = co_await asio::this_coro::executor;
-    auto ingested = co_await ctx.store.ingest(ctx.list);
-    if (!ingested.conflicts.empty()) {
-        print_errors(ingested.conflicts);
-        ctx.exit_code = 2;
-        ctx.server.stop();
-        ctx.pool.close();
-        co_return;
+/// What a reload may not change without a restart.
+std::string restart_only_change(const jobs::app_config& a, const jobs::app_config& b) {
+    if (a.database_url != b.database_url || a.state_dir != b.state_dir) {
+        return "database";
     }
-    // The list is in the database now; keep nothing of it but its name, and give the memory
-    // back (a 100,000-shot list costs some 300 MB to parse; the waiting queue must not).
-    const std::string project = ctx.list.project;
-    jobs::shot_list{}.shots.swap(ctx.list.shots);
-    ::malloc_trim(0);
-    std::cout << "shotfarm: project " << project << ": " << ingested.shots_added << " new shots, "
-              << ingested.jobs_added << " new jobs (" << ingested.shots_unchanged
-              << " shots already known)" << std::endl;
+    if (a.listen_host != b.listen_host || a.listen_port != b.listen_port) {
+        return "listen";
+    }
+    if (a.output_dir != b.output_dir) {
+        return "output_dir";
+    }
+    return "";
+}
 
-    auto opts = jobs::options_from(ctx.cfg, project);
-    opts.progress = ctx.args.quiet ? nullptr : &std::cout;
-    jobs::pipeline pipe(ex, ctx.cfg, ctx.store, ctx.http, ctx.metrics, opts);
+asio::awaitable<void> serve(serve_context& ctx) {
+    auto ex = co_await asio::this_coro::executor;
+    const bool daemon_mode = ctx.args.list == nullptr;
+    if (!daemon_mode) {
+        auto ingested = co_await ctx.store.ingest(*ctx.args.list);
+        if (!ingested.conflicts.empty()) {
+            print_errors(ingested.conflicts);
+            ctx.exit_code = 2;
+            ctx.server.stop();
+            ctx.pool.close();
+            co_return;
+        }
+        // The list is in the database now; keep nothing of it but its name, and give the
+        // memory back (a 100,000-shot list costs some 300 MB to parse; the queue must not).
+        ctx.project = ctx.args.list->project;
+        jobs::shot_list{}.shots.swap(ctx.args.list->shots);
+        ::malloc_trim(0);
+        std::cout << "shotfarm: project " << ctx.project << ": " << ingested.shots_added
+                  << " new shots, " << ingested.jobs_added << " new jobs ("
+                  << ingested.shots_unchanged << " shots already known)" << std::endl;
+    }
 
-    asio::signal_set signals(ex, SIGINT, SIGTERM);
+    auto opts = jobs::options_from(*ctx.args.cfg, ctx.project);
+    opts.progress = ctx.args.quiet || daemon_mode ? nullptr : &std::cout;
+    opts.keep_running = daemon_mode;
+    opts.on_ready = [&ctx](bool ready) { ctx.endpoints.ready = ready; };
+    jobs::pipeline pipe(ex, ctx.args.cfg, ctx.store, ctx.http, ctx.metrics, opts);
+
+    asio::signal_set signals(ex, SIGINT, SIGTERM, SIGHUP);
+    bool reloading = false;
     std::function<void(const boost::system::error_code&, int)> on_signal;
     on_signal = [&](const boost::system::error_code& ec, int sig) {
         if (ec) {
             return;
         }
+        signals.async_wait(on_signal);
+        if (sig == SIGHUP) {
+            if (reloading || pipe.stopping()) {
+                return;
+            }
+            auto loaded = jobs::load_config(ctx.args.config_file);
+            std::string refused;
+            if (!loaded.errors.empty()) {
+                for (const auto& d : loaded.errors) {
+                    refused += (refused.empty() ? "" : "; ") + d.str();
+                }
+            } else if (auto what = restart_only_change(*ctx.args.cfg, *loaded.config);
+                       !what.empty()) {
+                refused = "'" + what + "' changed: that takes a restart";
+            }
+            if (!refused.empty()) {
+                ctx.reloads.with({"error"}).inc();
+                log(log_level::error,
+                    "config.reload_failed",
+                    {{"file", ctx.args.config_file.string()},
+                     {"error", refused},
+                     {"detail", "the running config stays in force"}});
+                return;
+            }
+            auto fresh = std::make_shared<const jobs::app_config>(std::move(*loaded.config));
+            reloading = true;
+            asio::co_spawn(
+                ex,
+                [&pipe, &ctx, fresh]() -> asio::awaitable<void> {
+                    co_await pipe.reload(fresh);
+                    ctx.args.cfg = fresh;
+                },
+                [&ctx, &reloading](std::exception_ptr e) {
+                    reloading = false;
+                    if (!e) {
+                        ctx.reloads.with({"ok"}).inc();
+                        return;
+                    }
+                    ctx.reloads.with({"error"}).inc();
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& err) {
+                        log(log_level::error,
+                            "config.reload_failed",
+                            {{"error", err.what()}, {"detail", "try again: kill -HUP"}});
+                    }
+                }
+            );
+            return;
+        }
         if (pipe.stopping()) {
-            std::cerr << "shotfarm: second signal, exiting now (run again to resume)\n";
-            std::_Exit(1);
+            std::cerr << "shotfarm: second signal, exiting now (start again to resume)\n";
+            std::_Exit(daemon_mode ? 0 : 1);
         }
         log(log_level::info, "signal", {{"signal", sig}});
-        std::cout << "shotfarm: stopping (waiting for requests in flight; signal again to "
-                     "exit at once)"
-                  << std::endl;
+        if (!daemon_mode) {
+            std::cout << "shotfarm: stopping (waiting for requests in flight; signal again to "
+                         "exit at once)"
+                      << std::endl;
+        }
         pipe.request_stop();
-        signals.async_wait(on_signal);
     };
     signals.async_wait(on_signal);
 
-    ctx.endpoints.ready = true;
-    auto summary = co_await pipe.run();
+    if (daemon_mode) {
+        std::cout << "shotfarm: daemon working on every batch in the database (SIGTERM stops, "
+                     "SIGHUP reloads the config)"
+                  << std::endl;
+    }
+    ctx.summary = co_await pipe.run();
     ctx.endpoints.ready = false;
     signals.cancel();
     ctx.server.stop();
     ctx.pool.close();
 
-    print_summary(summary, ctx.cfg, project);
+    if (daemon_mode) {
+        ctx.exit_code = 0;  // stopped as asked; every job is where a restart carries on
+        co_return;
+    }
+    print_summary(ctx.summary, *ctx.args.cfg, ctx.project);
     int total = 0;
-    for (auto [st, n] : summary.counts) {
+    for (auto [st, n] : ctx.summary.counts) {
         total += n;
     }
-    ctx.exit_code = summary.budget_waiting > 0                      ? 3
-                    : summary.counts[job_state::succeeded] == total ? 0
-                                                                    : 1;
+    ctx.exit_code = ctx.summary.budget_waiting > 0                      ? 3
+                    : ctx.summary.counts[job_state::succeeded] == total ? 0
+                                                                        : 1;
+}
+
+int serve_command(serve_args& args, const std::string& owner) {
+    std::optional<database> db;
+    db.emplace(*args.cfg, owner);
+
+    asio::io_context ioc;
+    metrics::registry registry;
+    jobs::run_metrics run_metrics(registry);
+    auto& reloads = registry.add_counter(
+        "shotfarm_config_reloads_total",
+        "SIGHUP config reloads, by outcome (ok, error)",
+        {"outcome"}
+    );
+    endpoint_state endpoints;
+    net::http_server server(
+        ioc.get_executor(),
+        args.cfg->listen_host,
+        args.cfg->listen_port,
+        make_endpoints(registry, endpoints)
+    );
+    server.start();
+    std::cout << "shotfarm: metrics on http://" << args.cfg->listen_host << ":" << server.port()
+              << "/metrics" << std::endl;
+    log(log_level::info,
+        "http.listening",
+        {{"host", args.cfg->listen_host}, {"port", server.port()}});
+
+    pg::pool pool(ioc.get_executor(), db->conninfo(), 4);
+    net::http_client http(ioc.get_executor());
+    jobs::job_store store(pool, owner, std::chrono::seconds(30));
+    serve_context ctx{
+        args, *db, store, http, run_metrics, endpoints, server, pool, reloads, 1, {}, {}};
+
+    std::exception_ptr failure;
+    asio::co_spawn(ioc, serve(ctx), [&](std::exception_ptr e) {
+        failure = e;
+        if (e) {
+            server.stop();
+            pool.close();
+        }
+    });
+    ioc.run();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    if (ctx.summary.abandoned > 0) {
+        // Requests still in flight past the grace: their jobs are recorded as they stand; exit
+        // without unwinding the tasks that still wait on them.
+        std::cout << std::flush;
+        std::cerr << std::flush;
+        db.reset();
+        std::_Exit(ctx.exit_code);
+    }
+    return ctx.exit_code;
 }
 
 }  // namespace
@@ -209,58 +343,29 @@ int run_command(const run_args& args) {
         print_errors(cr.errors);
         return 2;
     }
-    const jobs::app_config& cfg = *cr.config;
-    auto sr = jobs::load_shotlist(args.shotlist, &cfg);
+    auto sr = jobs::load_shotlist(args.shotlist, &*cr.config);
     if (!sr.errors.empty()) {
         print_errors(sr.errors);
         return 2;
     }
+    serve_args sa;
+    sa.config_file = args.config;
+    sa.cfg = std::make_shared<const jobs::app_config>(std::move(*cr.config));
+    sa.list = &*sr.list;
+    sa.quiet = args.quiet;
+    return serve_command(sa, make_owner_id());
+}
 
-    std::optional<pg::embedded_cluster> cluster;
-    std::string conninfo;
-    if (cfg.database_url) {
-        conninfo = *cfg.database_url;
-    } else {
-        fs::create_directories(cfg.state_dir);
-        cluster.emplace(pg::embedded_cluster::start(cfg.state_dir / "pg"));
-        conninfo = cluster->conninfo();
-        log(log_level::info, "database.embedded", {{"dir", (cfg.state_dir / "pg").string()}});
+int daemon_command(const std::filesystem::path& config) {
+    auto cr = jobs::load_config(config);
+    if (!cr.errors.empty()) {
+        print_errors(cr.errors);
+        return 2;
     }
-    const int applied = pg::migrate(conninfo, jobs::schema_migrations());
-    if (applied > 0) {
-        log(log_level::info, "database.migrated", {{"applied", applied}});
-    }
-
-    asio::io_context ioc;
-    metrics::registry registry;
-    jobs::run_metrics run_metrics(registry);
-    endpoint_state endpoints;
-    net::http_server server(
-        ioc.get_executor(), cfg.listen_host, cfg.listen_port, make_endpoints(registry, endpoints)
-    );
-    server.start();
-    std::cout << "shotfarm: metrics on http://" << cfg.listen_host << ":" << server.port()
-              << "/metrics" << std::endl;
-    log(log_level::info, "http.listening", {{"host", cfg.listen_host}, {"port", server.port()}});
-
-    pg::pool pool(ioc.get_executor(), conninfo, 4);
-    net::http_client http(ioc.get_executor());
-    jobs::job_store store(pool, make_owner_id(), std::chrono::seconds(30));
-    run_context ctx{cfg, *sr.list, args, store, http, run_metrics, endpoints, server, pool};
-
-    std::exception_ptr failure;
-    asio::co_spawn(ioc, run_pipeline(ctx), [&](std::exception_ptr e) {
-        failure = e;
-        if (e) {
-            server.stop();
-            pool.close();
-        }
-    });
-    ioc.run();
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
-    return ctx.exit_code;
+    serve_args sa;
+    sa.config_file = config;
+    sa.cfg = std::make_shared<const jobs::app_config>(std::move(*cr.config));
+    return serve_command(sa, make_owner_id());
 }
 
 int models_command() {

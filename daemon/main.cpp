@@ -1,6 +1,8 @@
 // shotfarm — renders AI-video shot lists on hosted providers. CLI entry point.
 #include <csignal>
 #include <iostream>
+#include <set>
+#include <string>
 
 #include <boost/program_options.hpp>
 
@@ -13,22 +15,36 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* usage = R"(usage:
-  shotfarm run --config FILE SHOTLIST    render a shot list (resumes where it stopped)
+  shotfarm daemon --config FILE          work on every batch in the database until SIGTERM
+                                         (SIGHUP reloads accounts, limits and budgets)
+  shotfarm submit --config FILE SHOTLIST store a shot list as a batch (a daemon picks it up)
+  shotfarm status --config FILE [--json] batches, jobs by state, spend, budgets, daemons
+  shotfarm retry --config FILE TARGET    release held jobs, retry failed/canceled ones
+  shotfarm cancel --config FILE TARGET [--reason TEXT]
+                                         cancel jobs (one in flight may still be billed)
+  shotfarm history --config FILE JOB    every transition of one job: when, who, why
+  shotfarm run --config FILE SHOTLIST    submit and work in the foreground until the list is
+                                         done (resumes where it stopped)
   shotfarm validate [--config FILE] SHOTLIST
                                          check a shot list; file:line:col errors, exit 2
   shotfarm estimate --config FILE SHOTLIST [--json]
                                          what the list should cost (no database, no network)
   shotfarm models                        the model catalog: who serves what, at what price
 
+  TARGET: a job id, PROJECT/SHOT/tNN (one take), PROJECT/SHOT (its takes) or PROJECT (the
+  batch); JOB: a job id or PROJECT/SHOT/tNN.
+
 options:
-  --config FILE        the daemon config (accounts, state and output folders)
+  --config FILE        the daemon config (accounts, database, state and output folders)
   --log-level LEVEL    debug | info | warn | error (JSON lines on stderr; default info)
-  --quiet              no progress lines
-  --json               estimate: one JSON object instead of the table
+  --quiet              run: no progress lines
+  --json               estimate, status: one JSON object instead of the table
+  --reason TEXT        cancel: why (kept in the job's history)
   -h, --help           this text
   --version            the version
 
-exit codes: 0 all done, 1 some job failed or the run stopped early, 2 bad input or config
+exit codes: 0 done, 1 some job failed or the run stopped early (retry/cancel: nothing to
+change), 2 bad input or config, 3 jobs wait for budget
 )";
 
 }  // namespace
@@ -39,7 +55,7 @@ int main(int argc, char** argv) {
     opts.add_options()("help,h", "")("version", "")("config", po::value<std::string>())(
         "log-level", po::value<std::string>()->default_value("info")
     )("quiet", "")("command", po::value<std::string>())("shotlist", po::value<std::string>());
-    opts.add_options()("json", "");
+    opts.add_options()("json", "")("reason", po::value<std::string>()->default_value(""));
     po::positional_options_description pos;
     pos.add("command", 1).add("shotlist", 1);
     po::variables_map vm;
@@ -58,7 +74,14 @@ int main(int argc, char** argv) {
         std::cout << "shotfarm 0.1.0\n";
         return 0;
     }
-    const std::string level = vm["log-level"].as<std::string>();
+    const std::string command_name = vm.count("command") ? vm["command"].as<std::string>() : "";
+    const bool operator_command = command_name == "submit" || command_name == "status" ||
+                                  command_name == "retry" || command_name == "cancel" ||
+                                  command_name == "history";
+    // The operator's commands print what they did; their log lines only say what went wrong.
+    const std::string level = vm["log-level"].defaulted() && operator_command
+                                  ? std::string("warn")
+                                  : vm["log-level"].as<std::string>();
     using shotfarm::jobs::log_level;
     if (level == "debug") {
         shotfarm::jobs::set_log_level(log_level::debug);
@@ -81,13 +104,57 @@ int main(int argc, char** argv) {
     if (command == "models") {
         return shotfarm::daemon::models_command();
     }
-    if (command != "run" && command != "validate" && command != "estimate") {
+    static const std::set<std::string> known = {
+        "run", "validate", "estimate", "daemon", "submit", "status", "retry", "cancel", "history"};
+    if (known.count(command) == 0) {
         std::cerr << "shotfarm: unknown command '" << command << "'\n" << usage;
         return 2;
     }
+    if (command == "daemon" || command == "status") {
+        if (!config) {
+            std::cerr << "shotfarm: " << command << " needs --config FILE\n" << usage;
+            return 2;
+        }
+        if (vm.count("shotlist")) {
+            std::cerr << "shotfarm: " << command << " takes no other argument\n" << usage;
+            return 2;
+        }
+        try {
+            return command == "daemon"
+                       ? shotfarm::daemon::daemon_command(*config)
+                       : shotfarm::daemon::status_command(*config, vm.count("json") > 0);
+        } catch (const std::exception& e) {
+            std::cerr << "shotfarm: " << e.what() << "\n";
+            return 1;
+        }
+    }
     if (!vm.count("shotlist")) {
-        std::cerr << "shotfarm: " << command << " needs a SHOTLIST\n" << usage;
+        const char* what = command == "history"                        ? "a JOB"
+                           : command == "retry" || command == "cancel" ? "a TARGET"
+                                                                       : "a SHOTLIST";
+        std::cerr << "shotfarm: " << command << " needs " << what << "\n" << usage;
         return 2;
+    }
+    if (command == "retry" || command == "cancel" || command == "history") {
+        if (!config) {
+            std::cerr << "shotfarm: " << command << " needs --config FILE\n" << usage;
+            return 2;
+        }
+        const std::string target = vm["shotlist"].as<std::string>();
+        try {
+            if (command == "retry") {
+                return shotfarm::daemon::retry_command(*config, target);
+            }
+            if (command == "cancel") {
+                return shotfarm::daemon::cancel_command(
+                    *config, target, vm["reason"].as<std::string>()
+                );
+            }
+            return shotfarm::daemon::history_command(*config, target);
+        } catch (const std::exception& e) {
+            std::cerr << "shotfarm: " << e.what() << "\n";
+            return 1;
+        }
     }
     const std::filesystem::path shotlist = vm["shotlist"].as<std::string>();
     if (command == "validate") {
@@ -101,6 +168,9 @@ int main(int argc, char** argv) {
         return shotfarm::daemon::estimate_command(*config, shotlist, vm.count("json") > 0);
     }
     try {
+        if (command == "submit") {
+            return shotfarm::daemon::submit_command(*config, shotlist);
+        }
         return shotfarm::daemon::run_command({*config, shotlist, vm.count("quiet") > 0});
     } catch (const std::exception& e) {
         std::cerr << "shotfarm: " << e.what() << "\n";

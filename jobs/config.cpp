@@ -526,8 +526,8 @@ std::optional<std::string> check_base_url(std::string url, std::string& why) {
 
 class config_loader {
 public:
-    config_loader(const fs::path& file, diagnostics& errors)
-        : reader_(file.string(), errors), file_(file) {}
+    config_loader(const fs::path& file, diagnostics& errors, bool read_keys)
+        : reader_(file.string(), errors), file_(file), read_keys_(read_keys) {}
 
     std::optional<app_config> load() {
         YAML::Node root;
@@ -546,7 +546,9 @@ public:
              "listen",
              "accounts",
              "max_attempts",
+             "ambiguous",
              "ambiguous_policy",
+             "shutdown_grace_s",
              "poll_interval_s",
              "max_poll_interval_s",
              "max_download_bytes",
@@ -611,14 +613,26 @@ public:
                 }
             }
         }
-        if (auto n = root["ambiguous_policy"]) {
-            if (auto v = reader_.string(n, "ambiguous_policy")) {
+        // `ambiguous` (issue 5's name) or its earlier spelling `ambiguous_policy`.
+        for (const char* key : {"ambiguous", "ambiguous_policy"}) {
+            auto n = root[key];
+            if (!n) {
+                continue;
+            }
+            if (std::string_view(key) == "ambiguous_policy" && root["ambiguous"]) {
+                reader_.error(n, key, "give either 'ambiguous' or 'ambiguous_policy', not both");
+                continue;
+            }
+            if (auto v = reader_.string(n, key)) {
                 if (*v != "resubmit" && *v != "hold") {
-                    reader_.error(n, "ambiguous_policy", "must be 'resubmit' or 'hold'");
+                    reader_.error(n, key, "must be 'resubmit' or 'hold'");
                 } else {
                     c.ambiguous_policy = *v;
                 }
             }
+        }
+        if (auto n = root["shutdown_grace_s"]) {
+            c.shutdown_grace_s = seconds(n, "shutdown_grace_s").value_or(c.shutdown_grace_s);
         }
         if (auto n = root["poll_interval_s"]) {
             c.poll_interval_s = seconds(n, "poll_interval_s").value_or(c.poll_interval_s);
@@ -865,6 +879,9 @@ private:
             );
             return;
         }
+        if (!read_keys_) {
+            return;  // an operator command: the keys are the daemon's business
+        }
         if (env) {
             const auto key = key_path(path, "api_key_env");
             auto name = reader_.string(env, key);
@@ -1020,6 +1037,7 @@ private:
     yaml_reader reader_;
     fs::path file_;
     fs::path base_;
+    bool read_keys_ = true;
 };
 
 }  // namespace
@@ -1052,9 +1070,9 @@ std::string_view default_base_url(std::string_view provider) {
     return "";
 }
 
-config_result load_config(const fs::path& file) {
+config_result load_config(const fs::path& file, bool read_keys) {
     config_result result;
-    config_loader loader(file, result.errors);
+    config_loader loader(file, result.errors, read_keys);
     auto config = loader.load();
     if (result.errors.empty()) {
         result.config = std::move(config);

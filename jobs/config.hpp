@@ -53,8 +53,9 @@ struct app_config {
     // Prior for each model's generation time (provider-neutral id -> seconds), the first poll
     // waits for it until the median of real ones is learned (kept in the database).
     std::vector<std::pair<std::string, double>> generation_prior_s;
-    std::string ambiguous_policy = "resubmit";  // "resubmit" | "hold"
-    double poll_interval_s = 5.0;               // first/base poll interval (tests set it small)
+    std::string ambiguous_policy = "resubmit";  // `ambiguous:` "resubmit" | "hold"
+    double shutdown_grace_s = 20;  // SIGTERM: how long requests in flight get to finish
+    double poll_interval_s = 5.0;  // first/base poll interval (tests set it small)
     double max_poll_interval_s = 30.0;
     std::uint64_t max_download_bytes = 512ull << 20;
     // "prices:" — key a catalog price key (providers::catalog::price_key: "<provider>/<provider
@@ -71,7 +72,9 @@ struct config_result {
 };
 
 /// Reads and validates a config file; never throws for bad input (I/O errors included).
-config_result load_config(const std::filesystem::path& file);
+/// `read_keys` false: the accounts' key sources are checked for form only and no secret is
+/// read (operator commands such as `shotfarm status` need none).
+config_result load_config(const std::filesystem::path& file, bool read_keys = true);
 
 /// The built-in catalog with the config's price overrides applied.
 providers::catalog make_catalog(const app_config& config);

@@ -25,8 +25,32 @@ output_paths paths_for(
     const std::string stem = shot + suffix;
     p.video = p.dir / (stem + ".mp4");
     p.sidecar = p.dir / (stem + ".json");
-    p.temp = p.dir / ("." + stem + ".mp4.part");
+    // The process id in the name: a daemon fenced out of the job (its lease taken over) may
+    // still be writing its own temp file; two writers never share one.
+    p.temp = p.dir / ("." + stem + ".mp4." + std::to_string(::getpid()) + ".part");
+    p.temp_prefix = "." + stem + ".";
     return p;
+}
+
+int remove_stale_temps(const output_paths& p) {
+    int removed = 0;
+    std::error_code ec;
+    if (!fs::is_directory(p.dir, ec)) {
+        return 0;
+    }
+    for (const auto& entry : fs::directory_iterator(p.dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        // ".<stem>.mp4.<pid>.part" and the sidecar's ".<stem>.json.<pid>.part".
+        if (name.rfind(p.temp_prefix, 0) != 0 || name.size() < 5 ||
+            name.compare(name.size() - 5, 5, ".part") != 0 || entry.path() == p.temp) {
+            continue;
+        }
+        std::error_code rm;
+        if (fs::remove(entry.path(), rm)) {
+            ++removed;
+        }
+    }
+    return removed;
 }
 
 bool looks_like_mp4(const fs::path& file) {
@@ -116,7 +140,8 @@ void publish_file(const fs::path& temp, const fs::path& final_path) {
 }
 
 void write_file_durably(const fs::path& path, std::string_view content) {
-    fs::path temp = path.parent_path() / ("." + path.filename().string() + ".part");
+    fs::path temp = path.parent_path() /
+                    ("." + path.filename().string() + "." + std::to_string(::getpid()) + ".part");
     {
         std::ofstream out(temp, std::ios::binary | std::ios::trunc);
         out.write(content.data(), static_cast<std::streamsize>(content.size()));

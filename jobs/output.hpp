@@ -15,8 +15,13 @@ struct output_paths {
     std::filesystem::path dir;      ///< <output_dir>/<project>/<shot>
     std::filesystem::path video;    ///< <dir>/<shot>_t<NN>.mp4
     std::filesystem::path sidecar;  ///< <dir>/<shot>_t<NN>.json
-    std::filesystem::path temp;     ///< <dir>/.<shot>_t<NN>.mp4.part
+    std::filesystem::path temp;     ///< <dir>/.<shot>_t<NN>.mp4.<pid>.part
+    std::string temp_prefix;        ///< ".<shot>_t<NN>." — every process's temp files of it
 };
+
+/// Removes temp files of this take left by other processes (killed, or fenced out of the job
+/// while downloading); the job's owner is the only one that may publish it. Returns how many.
+int remove_stale_temps(const output_paths& p);
 
 output_paths paths_for(
     const std::filesystem::path& output_dir,

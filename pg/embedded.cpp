@@ -617,4 +617,31 @@ void embedded_cluster::stop() {
     }
 }
 
+bool embedded_cluster::stop_unless_in_use() {
+    if (!running_) {
+        return false;
+    }
+    std::unique_ptr<PGconn, void (*)(PGconn*)> conn(
+        PQconnectdb((conninfo("postgres") + " connect_timeout=5").c_str()), PQfinish
+    );
+    if (conn && PQstatus(conn.get()) == CONNECTION_OK) {
+        std::unique_ptr<PGresult, void (*)(PGresult*)> others(
+            PQexec(
+                conn.get(),
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid()"
+            ),
+            PQclear
+        );
+        if (PQresultStatus(others.get()) == PGRES_TUPLES_OK && PQntuples(others.get()) == 1 &&
+            std::string_view(PQgetvalue(others.get(), 0, 0)) != "0") {
+            running_ = false;  // theirs now: whoever stops last stops it
+            return false;
+        }
+    }
+    conn.reset();
+    stop();
+    return true;
+}
+
 }  // namespace shotfarm::pg

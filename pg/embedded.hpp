@@ -54,6 +54,13 @@ public:
     // pg_ctl stop -m fast; idempotent.
     void stop();
 
+    // stop(), unless another client is connected to the server (a daemon, say, that adopted
+    // it meanwhile): then it is left running for them. Returns true if it stopped it.
+    bool stop_unless_in_use();
+
+    // This handle no longer stops the server (another handle, or nobody, owns it now).
+    void forget() noexcept { running_ = false; }
+
     bool running() const noexcept { return running_; }
     bool adopted() const noexcept { return adopted_; }  // start() found it already running
     const std::filesystem::path& dir() const noexcept { return dir_; }

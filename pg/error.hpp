@@ -19,6 +19,14 @@ public:
     // discarded; also set for a COMMIT whose outcome is unknown.
     bool connection_broken() const noexcept { return connection_broken_; }
 
+    // The server is unreachable, restarting or shutting down (the connection broke, SQLSTATE
+    // class 08, or 57P01..57P03): wait and try again on a new connection; not a bug in the
+    // statement.
+    bool outage() const noexcept {
+        return connection_broken_ || sqlstate_.rfind("08", 0) == 0 || sqlstate_ == "57P01" ||
+               sqlstate_ == "57P02" || sqlstate_ == "57P03";
+    }
+
     // 40001 serialization_failure, 40P01 deadlock_detected: run the transaction again.
     bool retryable() const noexcept { return sqlstate_ == "40001" || sqlstate_ == "40P01"; }
 

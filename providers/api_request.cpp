@@ -12,10 +12,14 @@ boost::asio::awaitable<net::exchange_result> api_request(
     std::string body,
     std::string content_type,
     std::chrono::milliseconds timeout,
-    request_kind kind
+    request_kind kind,
+    const std::function<boost::asio::awaitable<void>()>& before_send
 ) {
     if (acct.before_request) {
         co_await acct.before_request(kind);
+    }
+    if (before_send) {
+        co_await before_send();
     }
     net::http_request req;
     req.method = method;

@@ -15,8 +15,9 @@
 namespace shotfarm::providers {
 
 /// One exchange with `acct.base_url + path`, `Authorization: Bearer <key>`, the given body and
-/// content type (none when empty), after `acct.before_request` (the rate limiter). Never
-/// retried. `acct` must outlive the await.
+/// content type (none when empty), after `acct.before_request` (the rate limiter) and then
+/// `before_send` (for a submit: the caller records that the POST leaves now; an exception
+/// from it means nothing is sent). Never retried. `acct` must outlive the await.
 boost::asio::awaitable<net::exchange_result> api_request(
     net::http_client& http,
     const account& acct,
@@ -25,7 +26,8 @@ boost::asio::awaitable<net::exchange_result> api_request(
     std::string body,
     std::string content_type,
     std::chrono::milliseconds timeout,
-    request_kind kind = request_kind::other
+    request_kind kind = request_kind::other,
+    const std::function<boost::asio::awaitable<void>()>& before_send = {}
 );
 
 /// The submit's outcome, with `retry_after` set from a `Retry-After: <seconds>` header when the

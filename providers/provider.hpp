@@ -57,6 +57,10 @@ struct submit_request {
     int duration = 6;
     bool send_duration = true;  ///< some provider models take no duration field
     boost::json::object extra_params;
+    /// Awaited after the rate limiter and right before the POST's first byte (the pipeline
+    /// records that the paid request leaves now). If it throws, nothing is sent and the
+    /// exception propagates out of submit().
+    std::function<boost::asio::awaitable<void>()> before_send;
 };
 
 struct submit_result {

@@ -236,7 +236,7 @@ asio::awaitable<std::map<std::string, double>> job_store::generation_medians() {
 asio::awaitable<std::pair<int, std::string>> job_store::budget_waiting(std::string project) {
     auto conn = co_await pool_.acquire();
     auto r = co_await conn->exec(
-        "SELECT count(*), min(wait_reason) FROM jobs WHERE project = $1 "
+        "SELECT count(*), min(wait_reason) FROM jobs WHERE ($1 = '' OR project = $1) "
         "AND state IN ('queued', 'retry_wait') AND wait_reason LIKE 'budget:%'",
         params_of(project)
     );

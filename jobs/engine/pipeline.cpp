@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +31,11 @@ using providers::remote_state;
 /// destructors inside a co_await expression).
 const std::string no_reason;
 
+/// While the database is unreachable: base, doubling per failure, at most 5 s.
+std::chrono::milliseconds outage_backoff(std::chrono::milliseconds base, int failures) {
+    return std::min<std::chrono::milliseconds>(5s, base * (1 << std::min(failures, 6)));
+}
+
 /// How long an upload URL is reused for further submits (Atlas: "may expire", no figure given).
 constexpr std::chrono::seconds upload_reuse{3600};
 
@@ -39,9 +45,11 @@ constexpr std::chrono::seconds upload_reuse{3600};
 struct pipeline::slot {
     providers::account acct;
     int submit_rate = 1;  ///< submits per minute (config, provider default applied)
-    std::unique_ptr<providers::provider> api;
+    /// Shared: a task keeps the adapter it started with when a reload replaces it.
+    std::shared_ptr<providers::provider> api;
     int inflight = 0;       ///< this daemon's jobs in flight on it (for the gauge)
     bool disabled = false;  ///< auth/balance problem seen by this daemon: no submits this run
+    bool retired = false;   ///< gone from the config (reload): finishes its jobs, takes none
     int consecutive_429 = 0;
     bool failing = false;  ///< a failure was reported and no success since
 };
@@ -56,42 +64,89 @@ pipeline_options options_from(const app_config& cfg, std::string project) {
     o.max_poll_interval =
         std::chrono::milliseconds(static_cast<long long>(cfg.max_poll_interval_s * 1000));
     o.max_download_bytes = cfg.max_download_bytes;
+    o.shutdown_grace =
+        std::chrono::milliseconds(static_cast<long long>(cfg.shutdown_grace_s * 1000));
     return o;
 }
 
 pipeline::pipeline(
     asio::any_io_executor ex,
-    const app_config& cfg,
+    std::shared_ptr<const app_config> cfg,
     job_store& store,
     net::http_client& http,
     run_metrics& metrics,
     pipeline_options opts
 )
     : ex_(ex),
-      cfg_(cfg),
+      cfg_(std::move(cfg)),
       store_(store),
       http_(http),
       metrics_(metrics),
       opts_(std::move(opts)),
-      catalog_(make_catalog(cfg)),
+      catalog_(make_catalog(*cfg_)),
       wake_timer_(ex),
       stop_timer_(ex),
+      fence_timer_(ex),
       rng_(std::random_device{}()) {
-    for (const auto& a : cfg.accounts) {
-        auto s = std::make_unique<slot>();
-        s->acct.name = a.name;
-        s->acct.provider = a.provider;
-        s->acct.base_url = a.base_url;
-        s->acct.api_key = a.api_key;
-        s->submit_rate = a.submit_rate();
-        s->acct.before_request = [this, name = a.name](providers::request_kind kind) {
-            return pace(name, kind);
-        };
-        s->api = providers::make_provider(s->acct, http_);
-        metrics_.inflight.with({a.provider, a.name}).set(0);
-        slots_.push_back(std::move(s));
+    for (const auto& a : cfg_->accounts) {
+        add_slot(a);
     }
     stop_timer_.expires_at(clock_type::time_point::max());
+    fence_timer_.expires_at(clock_type::time_point::max());
+}
+
+void pipeline::add_slot(const account_config& a) {
+    slot* s = slot_for(a.name);
+    if (s == nullptr) {
+        slots_.push_back(std::make_unique<slot>());
+        s = slots_.back().get();
+        metrics_.inflight.with({a.provider, a.name}).set(0);
+    }
+    s->acct.name = a.name;
+    s->acct.provider = a.provider;
+    s->acct.base_url = a.base_url;
+    s->acct.api_key = a.api_key;
+    s->submit_rate = a.submit_rate();
+    s->retired = false;
+    s->disabled = false;
+    s->acct.before_request = [this, name = a.name](providers::request_kind kind) {
+        return pace(name, kind);
+    };
+    s->api = providers::make_provider(s->acct, http_);
+}
+
+asio::awaitable<void> pipeline::reload(std::shared_ptr<const app_config> cfg) {
+    std::vector<account_limits> limits;
+    for (const auto& a : cfg->accounts) {
+        limits.push_back(account_limits{
+            a.name,
+            a.provider,
+            a.max_concurrency,
+            a.submit_rate(),
+            a.requests_per_minute,
+            a.budget_usd_per_day});
+    }
+    // The shared limits first: if the database refuses, nothing local has changed.
+    co_await store_.sync_accounts(std::move(limits), cfg->budget_usd);
+    for (auto& s : slots_) {
+        s->retired = true;
+    }
+    for (const auto& a : cfg->accounts) {
+        add_slot(a);
+    }
+    catalog_ = make_catalog(*cfg);
+    opts_.hold_ambiguous = cfg->ambiguous_policy == "hold";
+    opts_.max_attempts = cfg->max_attempts;
+    cfg_ = std::move(cfg);
+    int retired = 0;
+    for (const auto& s : slots_) {
+        retired += s->retired ? 1 : 0;
+    }
+    log(log_level::info,
+        "config.reloaded",
+        {{"accounts", static_cast<std::int64_t>(cfg_->accounts.size())},
+         {"retired_accounts", retired}});
+    wake();
 }
 
 pipeline::~pipeline() = default;
@@ -157,7 +212,7 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         if (job.pin_provider && *job.pin_provider != s->acct.provider) {
             continue;
         }
-        if (s->disabled) {
+        if (s->disabled || s->retired) {
             continue;
         }
         auto offer = offer_for(job, s->acct.provider);
@@ -192,7 +247,7 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
             finish,
             load});
     }
-    const bool cheapest = cfg_.strategy == "cheapest";
+    const bool cheapest = cfg_->strategy == "cheapest";
     std::stable_sort(found.begin(), found.end(), [cheapest](const auto& a, const auto& b) {
         auto fast = std::tie(a.finish_s, a.choice.price_usd, a.load);
         auto fast_b = std::tie(b.finish_s, b.choice.price_usd, b.load);
@@ -206,7 +261,7 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
     // large for a long queue (every account with room gets work), none for the last jobs.
     double rate_per_s = 0;
     for (const auto& s : slots_) {
-        if (!s->disabled) {
+        if (!s->disabled && !s->retired) {
             rate_per_s += s->submit_rate / 60.0;
         }
     }
@@ -239,7 +294,7 @@ double pipeline::expected_generation_s(const std::string& provider, const job_re
     if (auto it = medians_.find(provider + "/" + timing_key(job)); it != medians_.end()) {
         return it->second;
     }
-    return generation_prior_s(cfg_, job.model);
+    return generation_prior_s(*cfg_, job.model);
 }
 
 asio::awaitable<void> pipeline::refresh_accounts() {
@@ -254,7 +309,9 @@ asio::awaitable<void> pipeline::refresh_accounts() {
 asio::awaitable<void> pipeline::pace(std::string account, providers::request_kind kind) {
     const bool submit = kind == providers::request_kind::submit;
     const auto wait = co_await store_.reserve_request(account, submit);
-    if (wait.count() > 0) {
+    if (wait.count() > 0 && submit) {
+        co_await sleep_or_stop(wait);  // a stop cuts it short: the submit is then not sent
+    } else if (wait.count() > 0) {
         asio::steady_timer t(ex_, wait);
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
@@ -304,7 +361,7 @@ asio::awaitable<void> pipeline::feedback(
 
 bool pipeline::every_account_unusable() const {
     for (const auto& s : slots_) {
-        if (!s->disabled) {
+        if (!s->disabled && !s->retired) {
             return false;
         }
     }
@@ -318,136 +375,266 @@ void pipeline::spawn(job_record job, std::int64_t attempt_id) {
     asio::co_spawn(ex_, job_task(std::move(job), attempt_id), [this, id](std::exception_ptr e) {
         --active_tasks_;
         busy_.erase(id);
+        fenced_.erase(id);
         if (e) {
             try {
                 std::rethrow_exception(e);
             } catch (const std::exception& ex) {
                 // The job keeps its last recorded state; the periodic recovery picks it
                 // up again from there (an interrupted submit counts as ambiguous).
-                log(log_level::error, "job.task_failed", {{"error", ex.what()}});
+                log(log_level::error, "job.task_failed", {{"job_id", id}, {"error", ex.what()}});
             }
         }
         wake();
     });
 }
 
-asio::awaitable<bool> pipeline::sleep_or_stop(std::chrono::milliseconds d) {
+asio::awaitable<bool> pipeline::sleep_or_stop(std::chrono::milliseconds d, std::int64_t job_id) {
     using namespace asio::experimental::awaitable_operators;
-    if (stop_requested_) {
-        co_return false;
+    const auto until = clock_type::now() + d;
+    for (;;) {
+        if (stop_requested_ || (job_id != 0 && fenced(job_id))) {
+            co_return false;
+        }
+        if (clock_type::now() >= until) {
+            co_return true;
+        }
+        asio::steady_timer t(ex_, until);
+        // fence_timer_ is cancelled when the heartbeat finds jobs taken from us: every sleeper
+        // wakes, and those whose job is still ours sleep on.
+        co_await (
+            t.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+            stop_timer_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+            fence_timer_.async_wait(asio::as_tuple(asio::use_awaitable))
+        );
     }
-    asio::steady_timer t(ex_, d);
-    co_await (
-        t.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-        stop_timer_.async_wait(asio::as_tuple(asio::use_awaitable))
-    );
-    co_return !stop_requested_;
+}
+
+void pipeline::set_ready(bool ready, const std::string& why) {
+    if (ready == ready_) {
+        return;
+    }
+    ready_ = ready;
+    if (ready) {
+        log(log_level::info, "database.available", {});
+    } else {
+        log(log_level::error,
+            "database.unavailable",
+            {{"error", why},
+             {"detail",
+              "retrying with backoff; requests in flight are kept and recorded once it is "
+              "back; no new submits meanwhile"}});
+    }
+    if (opts_.on_ready) {
+        opts_.on_ready(ready);
+    }
+}
+
+asio::awaitable<bool> pipeline::durably(std::function<asio::awaitable<bool>()> write) {
+    for (int failures = 0;; ++failures) {
+        try {
+            co_return co_await write();
+        } catch (const pg::error& e) {
+            if (!e.outage() || hard_stop_) {
+                throw;
+            }
+            set_ready(false, e.what());
+        }
+        // Not cut short by a stop request: what the provider said must be recorded first.
+        asio::steady_timer t(ex_, outage_backoff(100ms, failures));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<void> pipeline::verify_outputs() {
+    // The recorded files, checked against their SHA-256: a missing or damaged one (disk
+    // trouble, someone deleted it, a kill between rename and record that left another file)
+    // is fetched again — re-polling for a fresh URL if the old one expired; never paid again.
+    std::vector<finished_output> outputs;
+    try {
+        outputs = co_await store_.finished_outputs(opts_.project);
+    } catch (const std::exception& e) {
+        log(log_level::warn, "outputs.verify_failed", {{"error", e.what()}});
+        co_return;
+    }
+    int checked = 0, refetched = 0;
+    for (const auto& out : outputs) {
+        if (stop_requested_) {
+            co_return;
+        }
+        std::string problem;
+        std::error_code ec;
+        if (out.path.empty() || !std::filesystem::is_regular_file(out.path, ec)) {
+            problem = "file missing";
+        } else if (out.bytes >= 0 && std::filesystem::file_size(out.path, ec) != static_cast<std::uintmax_t>(out.bytes)) {
+            problem = "file size differs from the recorded one";
+        } else if (sha256_file(out.path) != out.sha256) {
+            problem = "SHA-256 differs from the recorded one";
+        }
+        ++checked;
+        if (!problem.empty()) {
+            std::optional<job_record> job;
+            try {
+                job = co_await store_.refetch_output(
+                    out, "output check at start: " + problem + ": fetching it again"
+                );
+            } catch (const std::exception& e) {
+                log(log_level::warn, "outputs.verify_failed", {{"error", e.what()}});
+                co_return;
+            }
+            if (job) {
+                ++refetched;
+                log(log_level::warn,
+                    "job.output_refetch",
+                    {{"job", job->ref()}, {"file", out.path}, {"problem", problem}});
+                if (slot_for(job->account.value_or("")) != nullptr) {
+                    spawn(std::move(*job), 0);
+                }
+            }
+        }
+        if (checked % 16 == 0) {  // hashing is CPU work on the io thread: let others run
+            co_await asio::post(ex_, asio::use_awaitable);
+        }
+    }
+    log(log_level::info, "outputs.verified", {{"checked", checked}, {"refetched", refetched}});
 }
 
 asio::awaitable<run_summary> pipeline::run() {
     started_ = clock_type::now();
     metrics_.up.with({}).set(1);
-    for (const auto& row : co_await store_.spend()) {
-        metrics_.spend_usd.with({row.account, row.provider, row.model}).inc(row.usd);
-    }
 
-    {
-        std::vector<account_limits> limits;
-        for (const auto& a : cfg_.accounts) {
-            limits.push_back(account_limits{
-                a.name,
-                a.provider,
-                a.max_concurrency,
-                a.submit_rate(),
-                a.requests_per_minute,
-                a.budget_usd_per_day});
+    // Start-up: wait for the database (it may be starting too, or restarting).
+    for (int failures = 0; !stop_requested_; ++failures) {
+        try {
+            const auto spent = co_await store_.spend();
+            std::vector<account_limits> limits;
+            for (const auto& a : cfg_->accounts) {
+                limits.push_back(account_limits{
+                    a.name,
+                    a.provider,
+                    a.max_concurrency,
+                    a.submit_rate(),
+                    a.requests_per_minute,
+                    a.budget_usd_per_day});
+            }
+            co_await store_.sync_accounts(std::move(limits), cfg_->budget_usd);
+            co_await store_.register_daemon(cfg_->file.string());
+            co_await recover();
+            for (const auto& row : spent) {  // the counter starts at what is already spent
+                metrics_.spend_usd.with({row.account, row.provider, row.model}).inc(row.usd);
+            }
+            break;
+        } catch (const pg::error& e) {
+            if (!e.outage()) {
+                throw;
+            }
+            set_ready(false, e.what());
         }
-        co_await store_.sync_accounts(std::move(limits), cfg_.budget_usd);
+        co_await sleep_or_stop(outage_backoff(200ms, failures));
     }
-    co_await recover();
     auto last_recovery = clock_type::now();
 
     asio::co_spawn(ex_, heartbeat(), asio::detached);
+    if (opts_.verify_outputs && !stop_requested_) {
+        asio::co_spawn(ex_, verify_outputs(), asio::detached);
+    }
 
     run_summary summary;
+    int outage_failures = 0;
     while (!stop_requested_) {
-        // Hand out as many due jobs as the accounts can take right now.
-        co_await refresh_accounts();
-        std::optional<double> retry_in;
-        for (;;) {
-            auto res = co_await store_.claim_next(opts_.project, [this](const job_record& j) {
-                return rank(j);
-            });
-            if (!res.claimed) {
-                retry_in = res.retry_in_s;
-                break;
+        auto next = std::chrono::milliseconds(1000);
+        try {
+            // Hand out as many due jobs as the accounts can take right now.
+            co_await refresh_accounts();
+            std::optional<double> retry_in;
+            for (;;) {
+                auto res = co_await store_.claim_next(opts_.project, [this](const job_record& j) {
+                    return rank(j);
+                });
+                if (!res.claimed) {
+                    retry_in = res.retry_in_s;
+                    break;
+                }
+                auto& claimed = *res.claimed;
+                slot* s = slot_for(*claimed.job.account);
+                ++s->inflight;
+                for (auto& st : statuses_) {
+                    if (st.name == s->acct.name) {  // until the next refresh
+                        ++st.inflight;
+                        st.submit_wait_s = 60.0 / s->submit_rate;
+                        st.spent_today_usd += claimed.job.price_usd;
+                    }
+                }
+                metrics_.queue_wait_seconds.with({}).observe(
+                    std::chrono::duration<double>(clock_type::now() - started_).count()
+                );
+                spawn(std::move(claimed.job), claimed.attempt_id);
+                queue_left_ = std::max(0, queue_left_ - 1);
             }
-            auto& claimed = *res.claimed;
-            slot* s = slot_for(*claimed.job.account);
-            ++s->inflight;
-            for (auto& st : statuses_) {
-                if (st.name == s->acct.name) {  // until the next refresh
-                    ++st.inflight;
-                    st.submit_wait_s = 60.0 / s->submit_rate;
-                    st.spent_today_usd += claimed.job.price_usd;
+            set_ready(true, "");
+            outage_failures = 0;
+            co_await report_progress(false);
+            if (clock_type::now() - last_recovery >= recovery_period) {
+                co_await recover();
+                last_recovery = clock_type::now();
+            }
+
+            auto counts = co_await store_.state_counts(opts_.project);
+            queue_left_ = counts[job_state::queued] + counts[job_state::retry_wait];
+            int unfinished = 0;
+            for (auto [st, n] : counts) {
+                if (!is_terminal(st) && st != job_state::held) {
+                    unfinished += n;
                 }
             }
-            metrics_.queue_wait_seconds.with({}).observe(
-                std::chrono::duration<double>(clock_type::now() - started_).count()
-            );
-            spawn(std::move(claimed.job), claimed.attempt_id);
-            queue_left_ = std::max(0, queue_left_ - 1);
-        }
-        co_await report_progress(false);
-        if (clock_type::now() - last_recovery >= recovery_period) {
-            co_await recover();
-            last_recovery = clock_type::now();
-        }
-
-        auto counts = co_await store_.state_counts(opts_.project);
-        queue_left_ = counts[job_state::queued] + counts[job_state::retry_wait];
-        int unfinished = 0;
-        for (auto [st, n] : counts) {
-            if (!is_terminal(st) && st != job_state::held) {
-                unfinished += n;
+            if (!opts_.keep_running) {
+                if (unfinished == 0 && active_tasks_ == 0) {
+                    break;
+                }
+                if (active_tasks_ == 0) {
+                    // Nothing in flight: if every job left waits for budget, no progress is
+                    // possible.
+                    auto waiting = co_await store_.budget_waiting(opts_.project);
+                    if (waiting.first > 0 && waiting.first == unfinished) {
+                        summary.budget_waiting = waiting.first;
+                        summary.budget_reason = waiting.second;
+                        log(log_level::warn,
+                            "pipeline.budget_exhausted",
+                            {{"project", opts_.project},
+                             {"waiting", waiting.first},
+                             {"reason", waiting.second}});
+                        break;
+                    }
+                }
+                if (active_tasks_ == 0 && every_account_unusable()) {
+                    summary.no_usable_account = true;
+                    log(log_level::error,
+                        "pipeline.no_usable_account",
+                        {{"project", opts_.project}, {"unfinished", unfinished}});
+                    break;
+                }
             }
-        }
-        if (unfinished == 0 && active_tasks_ == 0) {
-            break;
-        }
-        if (active_tasks_ == 0) {
-            // Nothing in flight: if every job left waits for budget, no progress is possible.
-            auto waiting = co_await store_.budget_waiting(opts_.project);
-            if (waiting.first > 0 && waiting.first == unfinished) {
-                summary.budget_waiting = waiting.first;
-                summary.budget_reason = waiting.second;
-                log(log_level::warn,
-                    "pipeline.budget_exhausted",
-                    {{"project", opts_.project},
-                     {"waiting", waiting.first},
-                     {"reason", waiting.second}});
-                break;
-            }
-        }
-        if (active_tasks_ == 0 && every_account_unusable()) {
-            summary.no_usable_account = true;
-            log(log_level::error,
-                "pipeline.no_usable_account",
-                {{"project", opts_.project}, {"unfinished", unfinished}});
-            break;
-        }
 
-        // Sleep until something happens: a job finishes a step, a job falls due, an account
-        // frees up, or once a second for progress.
-        auto next = std::chrono::milliseconds(1000);
-        if (auto due = co_await store_.seconds_until_due(opts_.project)) {
-            next =
-                std::min(next, std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 5));
-        }
-        if (retry_in) {  // an account's limiter or pause opens then
-            next = std::min(
-                next, std::chrono::milliseconds(static_cast<long long>(*retry_in * 1000) + 5)
-            );
+            // Sleep until something happens: a job finishes a step, a job falls due, an
+            // account frees up, or once a second for progress.
+            if (auto due = co_await store_.seconds_until_due(opts_.project)) {
+                next = std::min(
+                    next, std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 5)
+                );
+            }
+            if (retry_in) {  // an account's limiter or pause opens then
+                next = std::min(
+                    next, std::chrono::milliseconds(static_cast<long long>(*retry_in * 1000) + 5)
+                );
+            }
+        } catch (const pg::error& e) {
+            if (!e.outage()) {
+                throw;
+            }
+            // The database is down or restarting: no claims (so no submits) until it is back;
+            // tasks in flight carry on and record what they learn once it is.
+            set_ready(false, e.what());
+            next = outage_backoff(200ms, outage_failures++);
         }
         if (!wake_pending_) {
             wake_timer_.expires_after(next);
@@ -456,8 +643,12 @@ asio::awaitable<run_summary> pipeline::run() {
         wake_pending_ = false;
     }
 
-    // Let in-flight steps settle: POSTs complete and are recorded; polls stop at their wait.
-    while (active_tasks_ > 0) {
+    // Let in-flight steps settle: POSTs complete and are recorded; polls stop at their wait;
+    // after the grace, whatever is still in flight is abandoned where it stands (its job's
+    // recorded state says what a restart does: a POST that left is ambiguous, one that did
+    // not is sent again, a poll or download is done again).
+    const auto grace_end = clock_type::now() + opts_.shutdown_grace;
+    while (active_tasks_ > 0 && clock_type::now() < grace_end) {
         wake_pending_ = false;
         wake_timer_.expires_after(200ms);
         co_await wake_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -465,28 +656,49 @@ asio::awaitable<run_summary> pipeline::run() {
     const bool stopped = stop_requested_;
     stop_requested_ = true;  // ends the heartbeat
     stop_timer_.cancel();
-    co_await store_.release_leases();
-    co_await report_progress(true);
-    metrics_.up.with({}).set(0);
-
-    summary.stopped = stopped;
-    summary.counts = co_await store_.state_counts(opts_.project);
-    summary.jobs = co_await store_.jobs_of(opts_.project);
-    for (const auto& row : co_await store_.spend()) {
-        summary.spend_usd += row.usd;
+    summary.abandoned = active_tasks_;
+    if (active_tasks_ > 0) {
+        hard_stop_ = true;
+        log(log_level::warn,
+            "pipeline.abandoned",
+            {{"tasks", active_tasks_},
+             {"detail", "the shutdown grace is over; their jobs resume from their recorded state"}}
+        );
     }
+    summary.stopped = stopped;
+    try {
+        co_await store_.release_leases();
+        co_await store_.unregister_daemon();
+        co_await report_progress(true);
+        summary.counts = co_await store_.state_counts(opts_.project);
+        if (!opts_.keep_running) {
+            summary.jobs = co_await store_.jobs_of(opts_.project);
+        }
+        for (const auto& row : co_await store_.spend()) {
+            summary.spend_usd += row.usd;
+        }
+    } catch (const pg::error& e) {
+        if (!e.outage()) {
+            throw;
+        }
+        // Leases then simply run out; another daemon (or the next start) takes over.
+        log(log_level::warn, "pipeline.stop_without_database", {{"error", e.what()}});
+        summary.database_down = true;
+    }
+    metrics_.up.with({}).set(0);
     co_return summary;
 }
 
 asio::awaitable<void> pipeline::recover() {
     std::vector<std::int64_t> busy(busy_.begin(), busy_.end());
     auto rec = co_await store_.recover_orphans(opts_.project, opts_.hold_ambiguous, busy);
-    if (rec.ambiguous > 0 || rec.adopted > 0 || !rec.resume.empty()) {
+    if (rec.ambiguous > 0 || rec.adopted > 0 || rec.unsent > 0 || !rec.resume.empty()) {
         log(log_level::info,
             "pipeline.recovered",
             {{"project", opts_.project},
              {"resumed", rec.resume.size()},
              {"adopted", rec.adopted},
+             {"unsent", rec.unsent},
              {"ambiguous", rec.ambiguous}});
     }
     for (const auto& [provider, account] : rec.ambiguous_at) {
@@ -514,7 +726,28 @@ asio::awaitable<void> pipeline::heartbeat() {
     const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.lease_ttl) / 3;
     while (co_await sleep_or_stop(period)) {
         try {
-            co_await store_.renew_leases();
+            // Only jobs busy before the renewal started count: one claimed meanwhile was not
+            // ours yet when the renewal ran.
+            const std::set<std::int64_t> before = busy_;
+            const auto ours = co_await store_.renew_leases();
+            // A job a task of ours works on that is no longer ours was taken over (our lease
+            // ran out) or canceled by an operator: its task stops at its next wait, and a POST
+            // not yet sent is never sent (mark_sent checks the epoch).
+            bool newly = false;
+            for (std::int64_t id : before) {
+                if (busy_.count(id) > 0 && ours.count(id) == 0 && fenced_.insert(id).second) {
+                    newly = true;
+                    log(log_level::warn,
+                        "job.lease_lost",
+                        {{"job_id", id},
+                         {"detail",
+                          "taken over by another daemon or canceled by an operator; this "
+                          "daemon stops working on it"}});
+                }
+            }
+            if (newly) {
+                fence_timer_.cancel();
+            }
         } catch (const std::exception& e) {
             log(log_level::warn, "lease.renew_failed", {{"error", e.what()}});
         }
@@ -627,7 +860,10 @@ asio::awaitable<void> pipeline::job_task(job_record job, std::int64_t attempt_id
                 }
                 co_await poll_step(job, *s);
                 if (job.state == job_state::running) {
-                    break;  // stopping: the next run polls it
+                    if (fenced(job.id)) {
+                        job.state = lost_lease(job);
+                    }
+                    break;  // stopping (the next run polls it) or no longer ours
                 }
             }
             release_slot(job, *s, holds_slot);
@@ -659,9 +895,12 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
              {"class", cls},
              {"next_state", to_string(to)},
              {"message", message}});
-        const bool owned = co_await store_.record_submit_failure(
-            job, attempt_id, outcome, status, where(job) + ": " + message, to, delay, cls
-        );
+        std::function<asio::awaitable<bool>()> write1 = [&] {
+            return store_.record_submit_failure(
+                job, attempt_id, outcome, status, where(job) + ": " + message, to, delay, cls
+            );
+        };
+        const bool owned = co_await durably(std::move(write1));
         job.state = owned ? to : lost_lease(job);
     };
     if (!offer) {
@@ -709,7 +948,8 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
                 up.url = *cached;
                 metrics_.uploads.with({provider, s.acct.name, "reused"}).inc();
             } else {
-                up = co_await s.api->upload_image(*job.image);
+                auto api = s.api;
+                up = co_await api->upload_image(*job.image);
                 const bool remote = up.cls == outcome_class::ok && up.url.rfind("http", 0) == 0;
                 if (remote) {  // data: URIs are built locally: nothing to remember
                     co_await store_.remember_upload(s.acct.name, image_sha, up.url);
@@ -735,8 +975,49 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
         }
     }
 
+    // The last moment before the paid POST leaves: recorded first (a crash before it costs
+    // nothing; after it, the submit is ambiguous), and only while the job is still ours and
+    // we are not stopping.
+    enum class not_sent_reason { none, fenced, stopping };
+    not_sent_reason held_back = not_sent_reason::none;
+    req.before_send = [this, &job, attempt_id, &held_back]() -> asio::awaitable<void> {
+        if (stop_requested_) {
+            held_back = not_sent_reason::stopping;
+            throw std::runtime_error("stopping: the submit is not sent");
+        }
+        std::function<asio::awaitable<bool>()> mark = [&] {
+            return store_.mark_sent(job, attempt_id);
+        };
+        if (!co_await durably(std::move(mark))) {
+            held_back = not_sent_reason::fenced;
+            throw std::runtime_error("the job is no longer ours: the submit is not sent");
+        }
+    };
     const auto t0 = clock_type::now();
-    auto res = co_await s.api->submit(std::move(req));
+    auto api = s.api;
+    providers::submit_result res;
+    try {
+        res = co_await api->submit(std::move(req));
+    } catch (const std::exception&) {
+        if (held_back == not_sent_reason::none) {
+            throw;
+        }
+    }
+    if (held_back == not_sent_reason::fenced) {
+        job.state = lost_lease(job);
+        co_return;
+    }
+    if (held_back == not_sent_reason::stopping) {
+        co_await fail_attempt(
+            attempt_outcome::not_sent,
+            0,
+            "the daemon is stopping: not sent",
+            job_state::queued,
+            0ms,
+            "not_sent"
+        );
+        co_return;
+    }
     const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     const std::string outcome(providers::to_string(res.cls));
     metrics_.submit_seconds.with({provider, outcome}).observe(secs);
@@ -747,8 +1028,10 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
             s.consecutive_429 = 0;
             co_await feedback(s, account_event::accepted, 0ms, no_reason);
             metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
-            const bool owned =
-                co_await store_.record_accepted(job, attempt_id, res.provider_job_id);
+            std::function<asio::awaitable<bool>()> write2 = [&] {
+                return store_.record_accepted(job, attempt_id, res.provider_job_id);
+            };
+            const bool owned = co_await durably(std::move(write2));
             log(log_level::info,
                 "job.accepted",
                 {{"job", job.ref()},
@@ -864,9 +1147,10 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
     double step = std::max(0.25 * median, 0.001);
     double last_pending = accepted_before;  // the generation was not ready at this age
     int transient = 0;
-    while (co_await sleep_or_stop(interval)) {
+    while (co_await sleep_or_stop(interval, job.id)) {
         const auto t0 = clock_type::now();
-        auto res = co_await s.api->poll(*job.provider_job_id);
+        auto api = s.api;
+        auto res = co_await api->poll(*job.provider_job_id);
         const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
         metrics_.poll_seconds
             .with({provider, res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))})
@@ -875,14 +1159,17 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         step *= 1.5;
 
         if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
-            const bool owned = co_await store_.record_remote_failure(
-                job,
-                job_state::held,
-                0ms,
-                where(job) + ": no result after " + std::to_string(opts_.job_deadline.count()) +
-                    " s (provider id " + *job.provider_job_id + ")",
-                "stuck"
-            );
+            std::function<asio::awaitable<bool>()> write3 = [&] {
+                return store_.record_remote_failure(
+                    job,
+                    job_state::held,
+                    0ms,
+                    where(job) + ": no result after " + std::to_string(opts_.job_deadline.count()) +
+                        " s (provider id " + *job.provider_job_id + ")",
+                    "stuck"
+                );
+            };
+            const bool owned = co_await durably(std::move(write3));
             job.state = owned ? job_state::held : lost_lease(job);
             co_return;
         }
@@ -901,13 +1188,16 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
             if (to == job_state::retry_wait) {
                 metrics_.retries.with({"remote_failed"}).inc();
             }
-            const bool owned = co_await store_.record_remote_failure(
-                job,
-                to,
-                backoff_delay(job.retries),
-                where(job) + ": " + res.message,
-                moderated ? "rejected_input" : "remote_failed"
-            );
+            std::function<asio::awaitable<bool>()> write4 = [&] {
+                return store_.record_remote_failure(
+                    job,
+                    to,
+                    backoff_delay(job.retries),
+                    where(job) + ": " + res.message,
+                    moderated ? "rejected_input" : "remote_failed"
+                );
+            };
+            const bool owned = co_await durably(std::move(write4));
             job.state = owned ? to : lost_lease(job);
             co_return;
         }
@@ -921,15 +1211,18 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
             if (transient >= opts_.max_retries) {
                 // Paid, and it may still finish: park it for an operator rather than poll
                 // forever (shotfarm retry polls again; the provider id is kept).
-                const bool owned = co_await store_.record_remote_failure(
-                    job,
-                    job_state::held,
-                    0ms,
-                    where(job) + ": " + std::to_string(transient) +
-                        " polls in a row failed (last: " + res.message + "); provider id " +
-                        *job.provider_job_id + " kept",
-                    "poll_failed"
-                );
+                std::function<asio::awaitable<bool>()> write5 = [&] {
+                    return store_.record_remote_failure(
+                        job,
+                        job_state::held,
+                        0ms,
+                        where(job) + ": " + std::to_string(transient) +
+                            " polls in a row failed (last: " + res.message + "); provider id " +
+                            *job.provider_job_id + " kept",
+                        "poll_failed"
+                    );
+                };
+                const bool owned = co_await durably(std::move(write5));
                 job.state = owned ? job_state::held : lost_lease(job);
                 co_return;
             }
@@ -950,14 +1243,17 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 break;
             case remote_state::not_found:
                 if (since_accepted() > static_cast<double>(opts_.not_found_grace.count())) {
-                    const bool owned = co_await store_.record_remote_failure(
-                        job,
-                        job_state::held,
-                        0ms,
-                        where(job) + ": the provider does not know id " + *job.provider_job_id +
-                            " (" + res.message + ")",
-                        "lost"
-                    );
+                    std::function<asio::awaitable<bool>()> write6 = [&] {
+                        return store_.record_remote_failure(
+                            job,
+                            job_state::held,
+                            0ms,
+                            where(job) + ": the provider does not know id " + *job.provider_job_id +
+                                " (" + res.message + ")",
+                            "lost"
+                        );
+                    };
+                    const bool owned = co_await durably(std::move(write6));
                     job.state = owned ? job_state::held : lost_lease(job);
                     co_return;
                 }
@@ -971,7 +1267,10 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 co_await store_.learn_generation_time(
                     provider, timing_key(job), (last_pending + seen_at) / 2
                 );
-                const bool owned = co_await store_.record_ready(job, res.video_url);
+                std::function<asio::awaitable<bool>()> write7 = [&] {
+                    return store_.record_ready(job, res.video_url);
+                };
+                const bool owned = co_await durably(std::move(write7));
                 job.video_url = res.video_url;
                 job.state = owned ? job_state::downloading : lost_lease(job);
                 co_return;
@@ -986,8 +1285,12 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
     const std::string provider = s.acct.provider;
     const auto paths = paths_for(opts_.output_dir, job.project, job.shot_id, job.take);
     std::filesystem::create_directories(paths.dir);
+    // Temp files of this take left by a killed daemon, or by one fenced out of the job.
+    if (const int stale = remove_stale_temps(paths); stale > 0) {
+        log(log_level::info, "job.stale_temp_removed", {{"job", job.ref()}, {"files", stale}});
+    }
     int failures = 0;
-    while (!stop_requested_) {
+    while (!stop_requested_ && !fenced(job.id)) {
         const auto t0 = clock_type::now();
         net::http_request req;
         req.url = *job.video_url;  // no credentials: the CDN is not the API origin
@@ -1003,6 +1306,12 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             expired = dl.status == 403 || dl.status == 404 || dl.status == 410;
         } else if (!looks_like_mp4(paths.temp)) {
             problem = "the file is not an MP4 (no ftyp box)";
+        }
+        if (problem.empty() && fenced(job.id)) {
+            std::error_code ignore;
+            std::filesystem::remove(paths.temp, ignore);
+            job.state = lost_lease(job);  // the new owner publishes it
+            co_return;
         }
         if (problem.empty()) {
             const std::string sha = sha256_file(paths.temp);
@@ -1042,9 +1351,12 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             write_file_durably(paths.sidecar, to_json_text(side, 2) + "\n");
             metrics_.download_seconds.with({provider, "ok"}).observe(secs);
             metrics_.downloaded_bytes.with({provider}).inc(static_cast<double>(dl.bytes));
-            const bool owned = co_await store_.record_downloaded(
-                job, paths.video.string(), sha, static_cast<std::int64_t>(dl.bytes)
-            );
+            std::function<asio::awaitable<bool>()> write8 = [&] {
+                return store_.record_downloaded(
+                    job, paths.video.string(), sha, static_cast<std::int64_t>(dl.bytes)
+                );
+            };
+            const bool owned = co_await durably(std::move(write8));
             job.state = owned ? job_state::succeeded : lost_lease(job);
             log(log_level::info,
                 "job.succeeded",
@@ -1075,14 +1387,17 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
              {"next_state", to_string(to)},
              {"message", problem}});
         if (to != job_state::downloading) {
-            const bool owned = co_await store_.record_download_failure(
-                job, to, where(job) + ": download: " + problem
-            );
+            std::function<asio::awaitable<bool>()> write9 = [&] {
+                return store_.record_download_failure(
+                    job, to, where(job) + ": download: " + problem
+                );
+            };
+            const bool owned = co_await durably(std::move(write9));
             ++job.retries;  // as the store counted it
             job.state = owned ? to : lost_lease(job);
             co_return;
         }
-        if (!co_await sleep_or_stop(backoff_delay(failures))) {
+        if (!co_await sleep_or_stop(backoff_delay(failures), job.id)) {
             co_return;
         }
     }

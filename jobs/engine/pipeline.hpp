@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -45,6 +46,17 @@ struct pipeline_options {
     backoff_policy backoff;
     std::chrono::seconds lease_ttl{30};
     std::ostream* progress = nullptr;  ///< human progress lines; nullptr for none
+    /// Daemon mode: never return when the work is done (wait for more batches), only on stop.
+    bool keep_running = false;
+    /// After a stop request, how long in-flight exchanges get to finish and be recorded; then
+    /// they are abandoned (each job left in a state a restart understands).
+    std::chrono::milliseconds shutdown_grace{20000};
+    /// At start: check every succeeded job's file against its recorded SHA-256 and fetch it
+    /// again if missing or different.
+    bool verify_outputs = true;
+    /// Called with true once the database answers and work goes on, false while it does not
+    /// (for /readyz).
+    std::function<void(bool)> on_ready;
 };
 
 struct run_summary {
@@ -55,6 +67,8 @@ struct run_summary {
     bool no_usable_account = false;  ///< every account that could serve the rest is paused
     int budget_waiting = 0;          ///< jobs left queued because no budget had room
     std::string budget_reason;       ///< one of their reasons ("budget: batch 'x' …")
+    int abandoned = 0;               ///< tasks still in flight when the shutdown grace ended
+    bool database_down = false;      ///< the final bookkeeping could not reach the database
 };
 
 /// Builds pipeline options from the config (the parts that are not per run).
@@ -64,7 +78,7 @@ class pipeline {
 public:
     pipeline(
         boost::asio::any_io_executor ex,
-        const app_config& cfg,
+        std::shared_ptr<const app_config> cfg,
         job_store& store,
         net::http_client& http,
         run_metrics& metrics,
@@ -84,6 +98,11 @@ public:
     void request_stop();
     bool stopping() const { return stop_requested_; }
 
+    /// SIGHUP: a new config (already validated). Accounts, their keys, limits and budgets, the
+    /// global budget, prices and strategy take effect at once; jobs in flight on an account
+    /// that is gone from the config finish on it, no new ones go there.
+    boost::asio::awaitable<void> reload(std::shared_ptr<const app_config> cfg);
+
 private:
     struct slot;
 
@@ -96,7 +115,19 @@ private:
     /// tasks) and spawns tasks to carry them on.
     boost::asio::awaitable<void> recover();
     boost::asio::awaitable<void> report_progress(bool force);
-    boost::asio::awaitable<bool> sleep_or_stop(std::chrono::milliseconds d);
+    /// Sleeps `d`; false if a stop was requested or (job_id != 0) the job was taken from us.
+    boost::asio::awaitable<bool> sleep_or_stop(
+        std::chrono::milliseconds d, std::int64_t job_id = 0
+    );
+    /// Runs a database write, waiting out an outage (reconnecting with backoff) rather than
+    /// losing what the provider said; gives up only once the shutdown grace is over.
+    boost::asio::awaitable<bool> durably(std::function<boost::asio::awaitable<bool>()> write);
+    void set_ready(bool ready, const std::string& why);
+    /// At start: every succeeded job's file is checked; missing or damaged ones are fetched
+    /// again.
+    boost::asio::awaitable<void> verify_outputs();
+    void add_slot(const account_config& a);
+    bool fenced(std::int64_t job_id) const { return fenced_.count(job_id) > 0; }
 
     /// Accounts that may take the job, best first (strategy: fastest or cheapest).
     std::vector<account_choice> rank(const job_record& job);
@@ -123,7 +154,7 @@ private:
     bool every_account_unusable() const;
 
     boost::asio::any_io_executor ex_;
-    const app_config& cfg_;
+    std::shared_ptr<const app_config> cfg_;
     job_store& store_;
     net::http_client& http_;
     run_metrics& metrics_;
@@ -132,8 +163,12 @@ private:
     std::vector<std::unique_ptr<slot>> slots_;
     boost::asio::steady_timer wake_timer_;
     boost::asio::steady_timer stop_timer_;
+    boost::asio::steady_timer fence_timer_;  ///< cancelled when jobs are found fenced out
     bool wake_pending_ = false;
     bool stop_requested_ = false;
+    bool hard_stop_ = false;  ///< the shutdown grace is over: abandon what is in flight
+    bool ready_ = false;
+    std::set<std::int64_t> fenced_;  ///< busy jobs no longer ours (taken over or canceled)
     int active_tasks_ = 0;
     std::set<std::int64_t> busy_;      ///< ids of jobs a task of ours works on
     std::set<std::string> uploading_;  ///< "account/sha256" of image uploads in progress

@@ -25,3 +25,10 @@ inline pg::param opt_number(const std::optional<double>& v) {
 }
 
 }  // namespace shotfarm::jobs::sql
+
+namespace shotfarm::jobs {
+struct job_record;
+/// "SELECT <every job column> FROM jobs j " + where_and_tail, and the reader of its rows.
+std::string select_jobs_sql(const std::string& where_and_tail);
+job_record read_job_row(const pg::result& r, int row);
+}  // namespace shotfarm::jobs

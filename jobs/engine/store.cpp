@@ -34,7 +34,7 @@ constexpr const char* job_columns = R"(
     j.provider_model, coalesce(j.price_usd, 0), j.provider_job_id, j.video_url, j.lease_epoch,
     j.attempts, j.retries,
     (SELECT count(*) FROM attempts a
-      WHERE a.job_id = j.id AND a.outcome IN ('accepted', 'ambiguous')),
+      WHERE a.job_id = j.id AND a.outcome IN ('accepted', 'ambiguous')) - j.billed_base,
     coalesce(extract(epoch FROM now() - j.accepted_at), 0),
     j.output_path, j.sha256, j.error,
     to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
@@ -88,6 +88,18 @@ job_record read_job(const pg::result& r, int row) {
 std::string select_jobs(const std::string& where_and_tail) {
     return std::string("SELECT ") + job_columns + " FROM jobs j " + where_and_tail;
 }
+
+}  // namespace
+
+std::string select_jobs_sql(const std::string& where_and_tail) {
+    return select_jobs(where_and_tail);
+}
+
+job_record read_job_row(const pg::result& r, int row) {
+    return read_job(r, row);
+}
+
+namespace {
 
 std::string seconds_param(std::chrono::milliseconds d) {
     return std::to_string(static_cast<double>(d.count()) / 1000.0);
@@ -216,6 +228,19 @@ asio::awaitable<bool> refused() {
 struct ingest_conflict {
     diagnostics conflicts;
 };
+
+/// After a write matched no row: whether the job already is in `to` under `epoch` — the
+/// same write committed earlier, and this is its replay after the COMMIT's answer was lost.
+asio::awaitable<bool> already_applied(
+    pg::connection& c, std::int64_t job_id, std::int64_t epoch, job_state to
+) {
+    auto r = co_await c.exec(
+        "SELECT 1 FROM jobs WHERE id = $1::bigint AND lease_epoch = $2::bigint "
+        "AND state = $3::job_state",
+        params_of(std::to_string(job_id), std::to_string(epoch), std::string(to_string(to)))
+    );
+    co_return r.rows() == 1;
+}
 
 }  // namespace
 
@@ -687,12 +712,17 @@ asio::awaitable<bool> job_store::transition(
     auto res = co_await r->exec(
         "WITH u AS (UPDATE jobs SET state = $4::job_state, updated_at = now()" + extra_sets +
             " WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = $3::job_state "
-            "RETURNING id) "
-            "INSERT INTO job_events (job_id, from_state, to_state, detail) "
-            "SELECT id, $3::job_state, $4::job_state, $5 FROM u RETURNING job_id",
+            "RETURNING id, lease_epoch) "
+            "INSERT INTO job_events (job_id, from_state, to_state, detail, lease_epoch) "
+            "SELECT id, $3::job_state, $4::job_state, $5, lease_epoch FROM u RETURNING job_id",
         std::move(p)
     );
-    co_return res.rows() == 1;
+    if (res.rows() == 1) {
+        co_return true;
+    }
+    // A replay after a COMMIT whose outcome was unknown (the connection died): if the job is
+    // where this transition would have put it, under our epoch, it was applied.
+    co_return co_await already_applied(*r, job.id, job.lease_epoch, to);
 }
 
 asio::awaitable<bool> job_store::record_accepted(
@@ -710,11 +740,22 @@ asio::awaitable<bool> job_store::record_accepted(
             "WITH u AS (UPDATE jobs SET state = 'running', provider_job_id = $3, "
             "accepted_at = now(), updated_at = now() "
             "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
-            "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
-            "SELECT id, 'submitting', 'running', 'provider id ' || $3 FROM u RETURNING job_id",
+            "RETURNING id, lease_epoch) "
+            "INSERT INTO job_events (job_id, from_state, to_state, detail, lease_epoch) "
+            "SELECT id, 'submitting', 'running', 'provider id ' || $3, lease_epoch FROM u "
+            "RETURNING job_id",
             params_of(std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id)
         );
         if (res.rows() == 1) {
+            co_return true;
+        }
+        // A replay of this very write (its COMMIT's answer was lost): nothing more to do.
+        auto mine = co_await c.exec(
+            "SELECT 1 FROM jobs WHERE id = $1::bigint AND lease_epoch = $2::bigint "
+            "AND state IN ('running', 'downloading') AND provider_job_id = $3",
+            params_of(std::to_string(job.id), std::to_string(job.lease_epoch), provider_job_id)
+        );
+        if (mine.rows() == 1) {
             co_return true;
         }
         // Fenced out. If the new owner ruled this submit ambiguous and has not sent another
@@ -783,8 +824,9 @@ asio::awaitable<bool> job_store::record_submit_failure(
             "finished_at = CASE WHEN $3::job_state = 'failed' THEN now() END, "
             "updated_at = now() "
             "WHERE id = $1::bigint AND lease_epoch = $2::bigint AND state = 'submitting' "
-            "RETURNING id) INSERT INTO job_events (job_id, from_state, to_state, detail) "
-            "SELECT id, 'submitting', $3::job_state, $5 || ': ' || $4 FROM u "
+            "RETURNING id, lease_epoch) "
+            "INSERT INTO job_events (job_id, from_state, to_state, detail, lease_epoch) "
+            "SELECT id, 'submitting', $3::job_state, $5 || ': ' || $4, lease_epoch FROM u "
             "RETURNING job_id",
             params_of(
                 std::to_string(job.id),
@@ -795,7 +837,7 @@ asio::awaitable<bool> job_store::record_submit_failure(
                 seconds_param(delay)
             )
         );
-        co_return res.rows() == 1;
+        co_return res.rows() == 1 || co_await already_applied(c, job.id, job.lease_epoch, to);
     });
 }
 
@@ -891,7 +933,8 @@ asio::awaitable<recovered> job_store::recover_impl(
     {
         auto c = co_await pool_.acquire();
         auto owners = co_await c->exec(
-            std::string("SELECT DISTINCT lease_owner FROM jobs WHERE project = $1 AND state IN ") +
+            std::string("SELECT DISTINCT lease_owner FROM jobs WHERE ($1 = '' OR project = $1) "
+                        "AND state IN ") +
                 active_states + " AND lease_owner IS NOT NULL",
             params_of(project)
         );
@@ -916,7 +959,8 @@ asio::awaitable<recovered> job_store::recover_impl(
             recovered out;
             auto rows = co_await c.exec(
                 select_jobs(
-                    std::string("WHERE j.project = $1 AND j.state IN ") + active_states +
+                    std::string("WHERE ($1 = '' OR j.project = $1) AND j.state IN ") +
+                    active_states +
                     " AND ((j.lease_owner IS DISTINCT FROM $3 "
                     "       AND (j.lease_expires_at IS NULL OR j.lease_expires_at < now() "
                     "            OR j.lease_owner = ANY($2::text[]))) "
@@ -943,8 +987,8 @@ asio::awaitable<recovered> job_store::recover_impl(
                 // job was accepted: adopt it. Otherwise the POST may or may not have been
                 // billed: the attempt stays counted as spent (ambiguous).
                 auto att = co_await c.exec(
-                    "SELECT id, provider_job_id FROM attempts WHERE job_id = $1::bigint "
-                    "ORDER BY id DESC LIMIT 1",
+                    "SELECT id, provider_job_id, sent_at IS NOT NULL FROM attempts "
+                    "WHERE job_id = $1::bigint ORDER BY id DESC LIMIT 1",
                     params_of(std::to_string(job.id))
                 );
                 if (att.rows() == 1 && !att.is_null(0, 1)) {
@@ -955,14 +999,38 @@ asio::awaitable<recovered> job_store::recover_impl(
                         params_of(std::to_string(job.id), pid)
                     );
                     co_await c.exec(
-                        "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
-                        "($1::bigint, 'submitting', 'running', 'recovered: adopted ' || $2)",
-                        params_of(std::to_string(job.id), pid)
+                        "INSERT INTO job_events (job_id, from_state, to_state, detail, "
+                        "lease_epoch) VALUES ($1::bigint, 'submitting', 'running', "
+                        "'recovered: adopted ' || $2, $3::bigint)",
+                        params_of(std::to_string(job.id), pid, std::to_string(job.lease_epoch))
                     );
                     job.state = job_state::running;
                     job.provider_job_id = pid;
                     ++out.adopted;
                     out.resume.push_back(std::move(job));
+                    continue;
+                }
+                if (att.rows() == 1 && att.get(0, 2) != "t") {
+                    // Stopped before the POST left (waiting for its rate-limit slot, say):
+                    // nothing was sent, so nothing is owed and nothing is ambiguous.
+                    co_await c.exec(
+                        "UPDATE attempts SET outcome = 'not_sent', finished_at = now(), "
+                        "message = 'the daemon stopped before the request left' "
+                        "WHERE id = $1::bigint AND outcome = 'pending'",
+                        params_of(std::string(att.get(0, 0)))
+                    );
+                    co_await c.exec(
+                        "UPDATE jobs SET state = 'queued', next_attempt_at = now() "
+                        "WHERE id = $1::bigint",
+                        params_of(std::to_string(job.id))
+                    );
+                    co_await c.exec(
+                        "INSERT INTO job_events (job_id, from_state, to_state, detail, "
+                        "lease_epoch) VALUES ($1::bigint, 'submitting', 'queued', "
+                        "'recovered: the submit never left (not billed)', $2::bigint)",
+                        params_of(std::to_string(job.id), std::to_string(job.lease_epoch))
+                    );
+                    ++out.unsent;
                     continue;
                 }
                 if (att.rows() == 1) {
@@ -980,9 +1048,10 @@ asio::awaitable<recovered> job_store::recover_impl(
                     params_of(std::to_string(job.id), policy_state)
                 );
                 co_await c.exec(
-                    "INSERT INTO job_events (job_id, from_state, to_state, detail) VALUES "
-                    "($1::bigint, 'submitting', $2::job_state, 'recovered: ambiguous submit')",
-                    params_of(std::to_string(job.id), policy_state)
+                    "INSERT INTO job_events (job_id, from_state, to_state, detail, lease_epoch) "
+                    "VALUES ($1::bigint, 'submitting', $2::job_state, 'recovered: ambiguous "
+                    "submit (the request had left when its daemon stopped)', $3::bigint)",
+                    params_of(std::to_string(job.id), policy_state, std::to_string(job.lease_epoch))
                 );
                 ++out.ambiguous;
                 out.ambiguous_at.emplace_back(job.provider.value_or(""), job.account.value_or(""));
@@ -992,13 +1061,52 @@ asio::awaitable<recovered> job_store::recover_impl(
     );
 }
 
-asio::awaitable<void> job_store::renew_leases() {
+asio::awaitable<std::set<std::int64_t>> job_store::renew_leases() {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        std::string("UPDATE jobs SET lease_expires_at = now() + make_interval(secs => "
+                    "$2::double precision) WHERE lease_owner = $1 AND state IN ") +
+            active_states + " RETURNING id",
+        params_of(owner_, std::to_string(lease_ttl_.count()))
+    );
+    std::set<std::int64_t> ours;
+    for (int i = 0; i < r.rows(); ++i) {
+        ours.insert(r.get_int(i, 0));
+    }
+    co_await c->exec(
+        "UPDATE daemons SET seen_at = now(), stopped_at = NULL WHERE owner = $1", params_of(owner_)
+    );
+    co_return ours;
+}
+
+asio::awaitable<bool> job_store::mark_sent(job_record job, std::int64_t attempt_id) {
+    auto c = co_await pool_.acquire();
+    auto r = co_await c->exec(
+        "UPDATE attempts a SET sent_at = now() FROM jobs j WHERE a.id = $1::bigint "
+        "AND a.outcome = 'pending' AND j.id = a.job_id AND j.id = $2::bigint "
+        "AND j.lease_epoch = $3::bigint AND j.state = 'submitting' RETURNING a.id",
+        params_of(
+            std::to_string(attempt_id), std::to_string(job.id), std::to_string(job.lease_epoch)
+        )
+    );
+    co_return r.rows() == 1;
+}
+
+asio::awaitable<void> job_store::register_daemon(std::string config_file) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
     auto c = co_await pool_.acquire();
     co_await c->exec(
-        std::string("UPDATE jobs SET lease_expires_at = now() + make_interval(secs => "
-                    "$2::double precision) WHERE lease_owner = $1 AND state IN "
-        ) + active_states,
-        params_of(owner_, std::to_string(lease_ttl_.count()))
+        "INSERT INTO daemons (owner, host, pid, config_file) VALUES ($1, $2, $3::int, $4) "
+        "ON CONFLICT (owner) DO UPDATE SET seen_at = now(), stopped_at = NULL",
+        params_of(owner_, std::string(host), std::to_string(::getpid()), config_file)
+    );
+}
+
+asio::awaitable<void> job_store::unregister_daemon() {
+    auto c = co_await pool_.acquire();
+    co_await c->exec(
+        "UPDATE daemons SET stopped_at = now(), seen_at = now() WHERE owner = $1", params_of(owner_)
     );
 }
 
@@ -1029,7 +1137,8 @@ std::map<job_state, int> read_counts(const pg::result& r) {
 asio::awaitable<std::map<job_state, int>> job_store::state_counts(std::string project) {
     auto c = co_await pool_.acquire();
     auto r = co_await c->exec(
-        "SELECT state, count(*) FROM jobs WHERE project = $1 GROUP BY state", params_of(project)
+        "SELECT state, count(*) FROM jobs WHERE $1 = '' OR project = $1 GROUP BY state",
+        params_of(project)
     );
     co_return read_counts(r);
 }
@@ -1063,7 +1172,7 @@ asio::awaitable<std::optional<double>> job_store::seconds_until_due(std::string 
     // Not greatest(0, ...) in SQL: greatest ignores NULL, so "no job" would read as "due now".
     auto r = co_await c->exec(
         "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM jobs "
-        "WHERE project = $1 AND state IN ('queued', 'retry_wait')",
+        "WHERE ($1 = '' OR project = $1) AND state IN ('queued', 'retry_wait')",
         params_of(project)
     );
     if (r.rows() == 0 || r.is_null(0, 0)) {
@@ -1075,7 +1184,8 @@ asio::awaitable<std::optional<double>> job_store::seconds_until_due(std::string 
 asio::awaitable<std::vector<job_record>> job_store::jobs_of(std::string project) {
     auto c = co_await pool_.acquire();
     auto r = co_await c->exec(
-        select_jobs("WHERE j.project = $1 ORDER BY j.shot_id, j.take"), params_of(project)
+        select_jobs("WHERE $1 = '' OR j.project = $1 ORDER BY j.project, j.shot_id, j.take"),
+        params_of(project)
     );
     std::vector<job_record> out;
     for (int i = 0; i < r.rows(); ++i) {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,7 @@ struct recovered {
     int ambiguous = 0;               ///< submitting jobs without an id (resolved per policy)
     std::vector<std::pair<std::string, std::string>> ambiguous_at;  ///< their {provider, account}
     int adopted = 0;  ///< submitting jobs whose id had been recorded
+    int unsent = 0;   ///< submitting jobs whose POST never left: back to the queue, unbilled
 };
 
 struct spend_row {
@@ -146,6 +148,88 @@ struct spend_row {
     std::string provider;
     std::string model;
     double usd = 0;
+};
+
+/// Which jobs an operator command is about: one job (by id), or a project's jobs narrowed by
+/// shot and take. Empty strings / nullopt match anything.
+struct job_selector {
+    std::optional<std::int64_t> job_id;
+    std::string project;
+    std::string shot;
+    std::optional<int> take;
+
+    std::string describe() const;
+};
+
+/// What an operator command did to one job.
+struct operator_change {
+    std::int64_t job_id = 0;
+    std::string ref;  ///< project/shot/tNN
+    job_state from = job_state::queued;
+    job_state to = job_state::queued;
+    std::optional<std::string> provider_job_id;
+    std::string provider;
+    std::string account;
+    bool may_bill = false;  ///< canceled after (possibly) reaching the provider
+};
+
+struct job_id_ref {
+    std::int64_t id = 0;
+    std::string ref;
+    job_state state = job_state::queued;
+};
+
+/// One row of a job's history (job_events).
+struct job_event_row {
+    std::string at;  ///< UTC, ISO 8601, database clock
+    std::optional<job_state> from;
+    job_state to = job_state::queued;
+    std::string actor;   ///< daemon "host:pid:token" or "operator:user@host"
+    std::string detail;  ///< why
+    std::optional<std::int64_t> lease_epoch;
+};
+
+/// A succeeded job's recorded file, for verification at start.
+struct finished_output {
+    std::int64_t job_id = 0;
+    std::string path;
+    std::string sha256;
+    std::int64_t bytes = -1;
+};
+
+/// Everything `shotfarm status` shows.
+struct status_report {
+    struct batch {
+        std::string project;
+        int priority = 0;
+        std::optional<double> budget_usd;
+        double spent_usd = 0;  ///< spent + reserved
+        std::string source_file;
+        std::string created_at;
+        std::map<job_state, int> jobs;
+    };
+    struct daemon {
+        std::string owner;
+        std::string host;
+        int pid = 0;
+        std::string started_at;
+        double seen_s_ago = 0;
+        bool stopped = false;
+        bool alive = false;  ///< not stopped and heard from within 3 lease lengths
+        int leased_jobs = 0;
+    };
+    std::vector<batch> batches;
+    std::map<job_state, int> jobs;
+    double spent_usd = 0;
+    std::vector<daemon> daemons;
+    std::vector<account_status> accounts;
+    struct budget {
+        std::string scope;
+        std::optional<double> cap_usd;
+        double spent_usd = 0;
+        double reserved_usd = 0;
+    };
+    std::vector<budget> budgets;
 };
 
 class job_store {
@@ -262,8 +346,17 @@ public:
         std::string project, bool hold_ambiguous, std::vector<std::int64_t> busy
     );
 
-    boost::asio::awaitable<void> renew_leases();
+    /// Renews this daemon's leases (database clock) and returns the ids still ours: a job of
+    /// ours missing from it was taken over or canceled, and its task must stop.
+    boost::asio::awaitable<std::set<std::int64_t>> renew_leases();
     boost::asio::awaitable<void> release_leases();
+    /// Marks the attempt's POST as leaving now — the moment after which a crash makes the
+    /// submit ambiguous. False when the job is no longer ours in `submitting` (fenced out or
+    /// canceled): the POST must not be sent.
+    boost::asio::awaitable<bool> mark_sent(job_record job, std::int64_t attempt_id);
+    /// The daemons table: this process works on the database / has stopped cleanly.
+    boost::asio::awaitable<void> register_daemon(std::string config_file);
+    boost::asio::awaitable<void> unregister_daemon();
 
     boost::asio::awaitable<std::map<job_state, int>> state_counts(std::string project);
     /// All states across projects (for metrics).
@@ -282,6 +375,29 @@ public:
     boost::asio::awaitable<void> remember_upload(
         std::string account, std::string sha256, std::string url
     );
+    // ---- operator commands (operator_store.cpp) ----
+    /// Cancels every unfinished selected job: terminal `canceled`, lease epoch bumped (its
+    /// daemon is fenced out: it stops polling, and a POST not yet sent is never sent).
+    boost::asio::awaitable<std::vector<operator_change>> cancel(
+        job_selector which, std::string reason
+    );
+    /// Retries every selected job that is failed, canceled, held or waiting: a paid generation
+    /// whose video may still come (held after polls failed, stuck, lost; failed downloading)
+    /// is polled again; any other goes back to the queue (a new generation; max_attempts
+    /// counts from here).
+    boost::asio::awaitable<std::vector<operator_change>> retry(job_selector which);
+    boost::asio::awaitable<std::vector<job_id_ref>> find_jobs(job_selector which);
+    boost::asio::awaitable<std::vector<job_event_row>> history(std::int64_t job_id);
+    boost::asio::awaitable<status_report> status();
+    /// Succeeded jobs and their recorded files ("" = every project).
+    boost::asio::awaitable<std::vector<finished_output>> finished_outputs(std::string project);
+    /// succeeded → downloading, leased to this daemon, if the job is still as `output` says:
+    /// its file is missing or damaged and is fetched again (polling for a fresh URL if the
+    /// old one expired). nullopt if another daemon was first.
+    boost::asio::awaitable<std::optional<job_record>> refetch_output(
+        finished_output output, std::string why
+    );
+
     /// One job as stored now (nullopt if there is no such id).
     boost::asio::awaitable<std::optional<job_record>> get_job(std::int64_t id);
 

@@ -29,7 +29,8 @@ boost::asio::awaitable<submit_result> aimlapi_provider::submit(submit_request sr
         submit_body(sreq),
         "application/json",
         acct_.submit_timeout,
-        request_kind::submit
+        request_kind::submit,
+        sreq.before_send
     );
     if (ex.ec) {
         co_return submit_transport_failure(ex);

@@ -42,6 +42,7 @@ void kill_mid_batch_and_resume(int kills, bool hold) {
     f.write_shotlist(shots);
 
     int in_flight_at_kills = 0;
+    int unsent_at_kills = 0;
     for (int k = 0; k < kills; ++k) {
         auto run = f.start_run("run" + std::to_string(k));
         // Kill once work is visibly under way: more submissions than before this run and at
@@ -60,10 +61,17 @@ void kill_mid_batch_and_resume(int kills, bool hold) {
         }
         run->signal(SIGKILL);
         EXPECT_EQ(run->wait(10s), 128 + SIGKILL);
-        // Submits caught in flight by this kill: Phase A committed, no provider id recorded.
-        in_flight_at_kills +=
-            std::stoi(f.query("SELECT count(*) FROM jobs WHERE state = 'submitting' "
-                              "AND provider_job_id IS NULL")[0][0]);
+        // Submits caught in flight by this kill: Phase A committed, no provider id recorded —
+        // split by whether the POST had left (the attempt marked sent) or not yet (waiting for
+        // its rate-limit slot, say).
+        const auto caught = f.query(
+            "SELECT count(*) FILTER (WHERE a.sent_at IS NOT NULL), "
+            "count(*) FILTER (WHERE a.sent_at IS NULL) FROM jobs j JOIN attempts a ON "
+            "a.job_id = j.id AND a.outcome = 'pending' WHERE j.state = 'submitting' "
+            "AND j.provider_job_id IS NULL"
+        );
+        in_flight_at_kills += std::stoi(caught[0][0]);
+        unsent_at_kills += std::stoi(caught[0][1]);
     }
 
     // What the database knew at the moment of the last kill.
@@ -75,7 +83,8 @@ void kill_mid_batch_and_resume(int kills, bool hold) {
     }
     ASSERT_FALSE(id_at_kill.empty()) << "the kill should land with jobs in flight";
 
-    std::cout << "submits in flight at the kills: " << in_flight_at_kills << "\n";
+    std::cout << "submits in flight at the kills: " << in_flight_at_kills << " sent, "
+              << unsent_at_kills << " not yet sent\n";
     // Under `hold`, the submits caught in flight wait for an operator: the run ends with exit 1.
     const int expected_exit = hold && in_flight_at_kills > 0 ? 1 : 0;
     ASSERT_EQ(f.run(120s, "final"), expected_exit)
@@ -124,6 +133,12 @@ void kill_mid_batch_and_resume(int kills, bool hold) {
     // no more of them than submits that were in flight when the kills landed.
     EXPECT_LE(duplicates, ambiguous_attempts);
     EXPECT_EQ(ambiguous_attempts, in_flight_at_kills);
+    // A submit whose POST had not left costs nothing and is not ambiguous: sent again.
+    auto unsent = f.query(
+        "SELECT count(*) FROM attempts WHERE outcome = 'not_sent' "
+        "AND message = 'the daemon stopped before the request left'"
+    );
+    EXPECT_EQ(std::stoi(unsent[0][0]), unsent_at_kills);
     if (hold) {
         EXPECT_EQ(duplicates, 0) << "under hold, nothing is ever paid twice";
         EXPECT_EQ(held, in_flight_at_kills);

@@ -636,7 +636,9 @@ TEST_F(SchedulerTest, BudgetCountersFollowTheAttemptsThroughEverySettlement) {
             "connect"
         ));
         release("acc-b", "p1", 0.50);
-        // c5's daemon dies between Phase A and B: recovery rules the pending attempt ambiguous.
+        // c5's daemon dies between its POST leaving and Phase B: recovery rules the pending
+        // attempt ambiguous.
+        EXPECT_TRUE(co_await store.mark_sent(c5->job, c5->attempt_id));
         auto p5 = params_of(c5->job.id);
         co_await sql(
             pool,
