@@ -158,6 +158,9 @@ asio::awaitable<void> serve(serve_context& ctx) {
     opts.progress = ctx.args.quiet || daemon_mode ? nullptr : &std::cout;
     opts.keep_running = daemon_mode;
     opts.on_ready = [&ctx](bool ready) { ctx.endpoints.ready = ready; };
+    if (ctx.db.embedded()) {
+        opts.on_outage = [&ctx] { ctx.db.ensure_running(); };
+    }
     jobs::pipeline pipe(ex, ctx.args.cfg, ctx.store, ctx.http, ctx.metrics, opts);
 
     asio::signal_set signals(ex, SIGINT, SIGTERM, SIGHUP);

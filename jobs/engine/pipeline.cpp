@@ -308,7 +308,21 @@ asio::awaitable<void> pipeline::refresh_accounts() {
 
 asio::awaitable<void> pipeline::pace(std::string account, providers::request_kind kind) {
     const bool submit = kind == providers::request_kind::submit;
-    const auto wait = co_await store_.reserve_request(account, submit);
+    std::chrono::milliseconds wait{0};
+    for (int failures = 0;; ++failures) {
+        try {
+            wait = co_await store_.reserve_request(account, submit);
+            break;
+        } catch (const pg::error& e) {
+            // No slot without the database: wait for it (nothing has been sent).
+            if (!e.outage() || hard_stop_) {
+                throw;
+            }
+            set_ready(false, e.what());
+        }
+        asio::steady_timer t(ex_, outage_backoff(100ms, failures));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
     if (wait.count() > 0 && submit) {
         co_await sleep_or_stop(wait);  // a stop cuts it short: the submit is then not sent
     } else if (wait.count() > 0) {
@@ -635,6 +649,10 @@ asio::awaitable<run_summary> pipeline::run() {
             // tasks in flight carry on and record what they learn once it is.
             set_ready(false, e.what());
             next = outage_backoff(200ms, outage_failures++);
+            if (opts_.on_outage && clock_type::now() - last_outage_hook_ >= 5s) {
+                last_outage_hook_ = clock_type::now();
+                opts_.on_outage();
+            }
         }
         if (!wake_pending_) {
             wake_timer_.expires_after(next);

@@ -57,6 +57,9 @@ struct pipeline_options {
     /// Called with true once the database answers and work goes on, false while it does not
     /// (for /readyz).
     std::function<void(bool)> on_ready;
+    /// Called (at most every 5 s) while the database is unreachable: the embedded cluster's
+    /// owner starts it again if its server is gone. Blocking is fine: nothing else can move.
+    std::function<void()> on_outage;
 };
 
 struct run_summary {
@@ -180,6 +183,7 @@ private:
     std::mt19937_64 rng_;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_progress_{};
+    std::chrono::steady_clock::time_point last_outage_hook_{};
     std::string last_progress_line_;
 };
 

@@ -674,9 +674,15 @@ asio::awaitable<claim_result> job_store::claim_next(
                         )
                     );
                     co_await c.exec(
-                        "INSERT INTO job_events (job_id, from_state, to_state, detail) "
-                        "VALUES ($1::bigint, $2::job_state, 'submitting', $3)",
-                        params_of(std::to_string(job.id), from, "account " + choice.account)
+                        "INSERT INTO job_events (job_id, from_state, to_state, detail, "
+                        "lease_epoch) VALUES ($1::bigint, $2::job_state, 'submitting', $3, "
+                        "$4::bigint)",
+                        params_of(
+                            std::to_string(job.id),
+                            from,
+                            "account " + choice.account,
+                            std::to_string(job.lease_epoch)
+                        )
                     );
                     out.claimed = claimed_submit{std::move(job), att.get_int(0, 0)};
                     co_return out;

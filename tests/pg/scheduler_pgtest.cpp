@@ -40,6 +40,7 @@
 #include "pg/error.hpp"
 #include "pg/migrate.hpp"
 #include "pg/pool.hpp"
+#include "tests/pg/store_testing.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/run_coro.hpp"
 
@@ -53,16 +54,8 @@ using namespace std::chrono_literals;
 using namespace boost::asio::experimental::awaitable_operators;
 using jobs::job_state;
 using shotfarm::testing::run_coro;
+namespace store_tests = shotfarm::testing::store_tests;
 using steady = std::chrono::steady_clock;
-
-// ASSERT_* `return`, which a coroutine may not: these `co_return` instead.
-#define CO_ASSERT_TRUE(cond)                             \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #cond; \
-            co_return;                                   \
-        }                                                \
-    } while (false)
 
 using ranker = std::function<std::vector<jobs::account_choice>(const jobs::job_record&)>;
 
@@ -70,28 +63,9 @@ constexpr const char* check_violation = "23514";
 
 // ---- helpers ----------------------------------------------------------------------------------
 
-std::string to_param(const std::string& s) {
-    return s;
-}
-template <class T>
-requires std::is_arithmetic_v<T> std::string to_param(T v) {
-    return std::to_string(v);
-}
-
-template <class... Args>
-pg::params params_of(const Args&... args) {
-    return pg::params{pg::param(to_param(args))...};
-}
-
-asio::awaitable<pg::result> sql(pg::pool& pool, std::string query, pg::params p = {}) {
-    auto conn = co_await pool.acquire();
-    co_return co_await conn->exec(std::move(query), std::move(p));
-}
-
-asio::awaitable<std::int64_t> count(pg::pool& pool, std::string query, pg::params p = {}) {
-    auto r = co_await sql(pool, std::move(query), std::move(p));
-    co_return r.get_int(0, 0);
-}
+using store_tests::count;
+using store_tests::params_of;
+using store_tests::sql;
 
 // The SQLSTATE a statement fails with ("" if it succeeds).
 asio::awaitable<std::string> sqlstate_of(pg::pool& pool, std::string query) {
