@@ -741,7 +741,10 @@ asio::awaitable<void> pipeline::recover() {
 }
 
 asio::awaitable<void> pipeline::heartbeat() {
-    const auto period = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.lease_ttl) / 3;
+    // A third of the lease, at most 5 s: a cancel or a takeover is noticed within seconds.
+    const auto period = std::min<std::chrono::milliseconds>(
+        5s, std::chrono::duration_cast<std::chrono::milliseconds>(opts_.lease_ttl) / 3
+    );
     while (co_await sleep_or_stop(period)) {
         try {
             // Only jobs busy before the renewal started count: one claimed meanwhile was not

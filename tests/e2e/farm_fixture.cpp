@@ -16,6 +16,7 @@
 #include "jobs/output.hpp"
 #include "pg/connection.hpp"
 #include "pg/embedded.hpp"
+#include "pg/error.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/run_coro.hpp"
 
@@ -210,24 +211,58 @@ void farm::write_shotlist(int n, const std::string& project) const {
 
 void farm::close_db() {
     if (db_->cluster) {
-        db_->cluster->stop();
+        db_->cluster->stop_unless_in_use();
         db_->cluster.reset();
     }
 }
 
-std::unique_ptr<child> farm::start_run(const std::string& tag) {
+void farm::stop_db() {
+    auto cluster = pg::embedded_cluster::start(dir_ / "state" / "pg");
+    cluster.stop();
+    db_->cluster.reset();
+}
+
+std::unique_ptr<child> farm::start(std::vector<std::string> args, const std::string& tag) {
     close_db();
-    std::vector<std::string> argv = {
-        shotfarm_binary().string(),
-        "run",
-        "--config",
-        config_path().string(),
-        shotlist_path().string()};
+    std::vector<std::string> argv = {shotfarm_binary().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
     std::map<std::string, std::string> env = {{"E2E_KEY_a", "key-a"}, {"E2E_KEY_b", "key-b"}};
     for (const auto& [name, key] : opts_.keys) {
         env["E2E_KEY_" + name] = key;
     }
     return std::make_unique<child>(argv, env, dir_ / (tag + ".out"), dir_ / (tag + ".err"));
+}
+
+int farm::command(
+    std::vector<std::string> args, const std::string& tag, std::chrono::seconds deadline
+) {
+    return start(std::move(args), tag)->wait(deadline);
+}
+
+std::unique_ptr<child> farm::start_daemon(const std::string& tag, std::uint16_t& port) {
+    auto d = start({"daemon", "--config", config_path().string()}, tag);
+    port = 0;
+    const std::string marker = "metrics on http://127.0.0.1:";
+    wait_until(
+        [&] {
+            const std::string out = d->out();
+            const auto at = out.find(marker);
+            if (at == std::string::npos) {
+                return !d->running();
+            }
+            port = static_cast<std::uint16_t>(std::stoi(out.substr(at + marker.size())));
+            return true;
+        },
+        std::chrono::seconds{30}
+    );
+    if (port == 0) {
+        throw std::runtime_error("the daemon did not start: " + d->err());
+    }
+    return d;
+}
+
+std::unique_ptr<child> farm::start_run(const std::string& tag) {
+    return start({"run", "--config", config_path().string(), shotlist_path().string()}, tag);
 }
 
 int farm::run(std::chrono::seconds deadline, const std::string& tag) {
@@ -243,7 +278,24 @@ std::vector<std::vector<std::string>> farm::query(const std::string& sql) {
     if (!db_->cluster) {
         db_->cluster.emplace(pg::embedded_cluster::start(dir_ / "state" / "pg"));
     }
-    const std::string conninfo = db_->cluster->conninfo();
+    try {
+        return query_once(db_->cluster->conninfo(), sql);
+    } catch (const pg::error& e) {
+        if (!e.connection_broken()) {
+            throw;
+        }
+        // The server our handle adopted was stopped by its owner (a daemon that exited):
+        // start it again.
+        db_->cluster->forget();
+        db_->cluster.reset();
+        db_->cluster.emplace(pg::embedded_cluster::start(dir_ / "state" / "pg"));
+        return query_once(db_->cluster->conninfo(), sql);
+    }
+}
+
+std::vector<std::vector<std::string>> farm::query_once(
+    const std::string& conninfo, const std::string& sql
+) {
     return run_coro(
         [](std::string ci,
            std::string q) -> boost::asio::awaitable<std::vector<std::vector<std::string>>> {

@@ -99,10 +99,29 @@ public:
     std::vector<std::vector<std::string>> query(const std::string& sql);
     /// The ledger's submissions.
     std::vector<boost::json::object> billed();
-    /// Stops the cluster handle query() opened (the daemon starts its own).
+    /// Lets go of the cluster handle query() opened — stopping the server unless a daemon or
+    /// another command uses it (the daemon starts or adopts its own).
     void close_db();
+    /// Stops the embedded PostgreSQL server whoever runs it (an outage, as a test makes one).
+    void stop_db();
+
+    /// `shotfarm <args...>` with the accounts' key variables set; output in <tag>.out/err.
+    std::unique_ptr<child> start(std::vector<std::string> args, const std::string& tag);
+    /// The same, run to its end; returns the exit code (-1 on timeout).
+    int command(
+        std::vector<std::string> args,
+        const std::string& tag,
+        std::chrono::seconds deadline = std::chrono::seconds{60}
+    );
+    /// `shotfarm daemon --config …`, and the port of its /metrics, /readyz (from its first
+    /// lines of output).
+    std::unique_ptr<child> start_daemon(const std::string& tag, std::uint16_t& port);
 
 private:
+    std::vector<std::vector<std::string>> query_once(
+        const std::string& conninfo, const std::string& sql
+    );
+
     std::filesystem::path dir_;
     farm_options opts_;
     std::unique_ptr<sim_process> sim_;

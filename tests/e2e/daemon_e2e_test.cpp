@@ -1,0 +1,323 @@
+// `shotfarm daemon` with the operator's commands around it, as a studio runs them (issue 5):
+// submit with or without a daemon, status --json, history, cancel of a running job, SIGHUP
+// reload, finished files verified at start, the embedded PostgreSQL stopped under a working
+// daemon, SIGTERM → exit 0. Ground truth: the simulator's ledger, the files, the database.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <signal.h>
+#include <sstream>
+#include <string>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/e2e/farm_fixture.hpp"
+#include "tests/support/http_call.hpp"
+
+namespace shotfarm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+std::int64_t count_where(farm& f, const std::string& where) {
+    return std::stoll(f.query("SELECT count(*) FROM jobs WHERE " + where)[0][0]);
+}
+
+json::object status_json(farm& f, const std::string& tag) {
+    const int code = f.command({"status", "--config", f.config_path().string(), "--json"}, tag);
+    EXPECT_EQ(code, 0) << f.read(tag, "err");
+    return json::parse(f.read(tag, "out")).as_object();
+}
+
+std::int64_t polls_on(farm& f, const std::string& key) {
+    const auto ledger = f.sim().ledger();
+    return ledger.as_object()
+        .at("requests")
+        .as_object()
+        .at(key)
+        .as_object()
+        .at("poll")
+        .to_number<std::int64_t>();
+}
+
+unsigned readyz(std::uint16_t port) {
+    try {
+        return http_call(port, http::verb::get, "/readyz", {}, {}, 5s).status;
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+std::string metric_line(std::uint16_t port, const std::string& prefix) {
+    const auto body = http_call(port, http::verb::get, "/metrics").body;
+    std::istringstream in(body);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(prefix, 0) == 0) {
+            return line;
+        }
+    }
+    return "";
+}
+
+/// Every succeeded job's file is on disk with the recorded SHA-256, which is what the simulator
+/// served for the job's provider id.
+void expect_files_verified(farm& f) {
+    std::map<std::string, std::string> served;
+    for (const auto& s : f.billed()) {
+        const auto& sha = s.at("sha256");
+        served[std::string(s.at("id").as_string())] =
+            sha.is_string() ? std::string(sha.as_string()) : "";
+    }
+    for (const auto& r : f.query("SELECT shot_id, output_path, sha256, provider_job_id FROM jobs "
+                                 "WHERE state = 'succeeded'")) {
+        ASSERT_TRUE(fs::exists(r[1])) << r[0];
+        EXPECT_EQ(sha256_of(r[1]), r[2]) << r[0];
+        EXPECT_EQ(served[r[3]], r[2]) << r[0];
+    }
+}
+
+TEST(DaemonE2E, SubmitStoresABatchTheDaemonRendersEveryBatchAndSigtermEndsItWithExitZero) {
+    farm f(with_time_scale(0.01));
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(6, "first");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit1"), 0)
+        << f.read("submit1", "err");
+    // Stored, nothing sent: no daemon runs yet.
+    auto st = status_json(f, "status0");
+    EXPECT_EQ(st.at("jobs").at("queued").to_number<int>(), 6);
+    EXPECT_EQ(st.at("jobs").at("succeeded").to_number<int>(), 0);
+    EXPECT_TRUE(f.billed().empty());
+
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 6; }, 60s))
+        << d->err();
+    // A second batch handed over while the daemon works.
+    f.write_shotlist(4, "second");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit2"), 0)
+        << f.read("submit2", "err");
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 10; }, 60s))
+        << d->err();
+    EXPECT_EQ(readyz(port), 200u);
+    EXPECT_TRUE(d->running()) << "the daemon waits for more work";
+
+    st = status_json(f, "status1");
+    for (const char* s :
+         {"queued",
+          "submitting",
+          "running",
+          "downloading",
+          "retry_wait",
+          "failed",
+          "canceled",
+          "held"}) {
+        EXPECT_EQ(st.at("jobs").at(s).to_number<int>(), 0) << s;
+    }
+    EXPECT_EQ(st.at("jobs").at("succeeded").to_number<int>(), 10);
+    ASSERT_EQ(st.at("batches").as_array().size(), 2u);
+    ASSERT_EQ(st.at("daemons").as_array().size(), 1u);
+    EXPECT_TRUE(st.at("daemons").as_array()[0].at("alive").as_bool());
+    EXPECT_EQ(st.at("daemons").as_array()[0].at("pid").to_number<int>(), d->pid());
+
+    // The audit trail of one job: who moved it, from where to where.
+    ASSERT_EQ(f.command({"history", "--config", cfg, "first/s001/t01"}, "history"), 0)
+        << f.read("history", "err");
+    const std::string hist = f.read("history", "out");
+    const std::string by_daemon = ":" + std::to_string(d->pid()) + ":";
+    EXPECT_NE(hist.find("-> queued"), std::string::npos) << hist;
+    EXPECT_NE(hist.find("queued      -> submitting"), std::string::npos) << hist;
+    EXPECT_NE(hist.find("downloading -> succeeded"), std::string::npos) << hist;
+    EXPECT_NE(hist.find(by_daemon), std::string::npos) << hist;
+    EXPECT_NE(hist.find("by operator:"), std::string::npos) << "ingested by the submit\n" << hist;
+
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+    EXPECT_EQ(f.billed().size(), 10u) << "each job paid once";
+    expect_files_verified(f);
+    EXPECT_EQ(f.query("SELECT count(*) FROM daemons WHERE stopped_at IS NOT NULL")[0][0], "1");
+}
+
+TEST(DaemonE2E, CancelOfARunningJobStopsItsPollingAndSaysTheProviderMayStillBill) {
+    // 60 s generations at time scale 0.2: 12 s in flight, polled every 0.1-0.5 s.
+    farm_options o = with_time_scale(0.2);
+    farm f(o);
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(
+        "project: cancel\nshots:\n"
+        "  - {id: s1, prompt: a take nobody needs, account: atlas-a}\n"
+        "  - {id: s2, prompt: a take that finishes, account: atlas-b}\n"
+    );
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit"), 0)
+        << f.read("submit", "err");
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'running'") == 2; }, 30s))
+        << d->err();
+    ASSERT_TRUE(wait_until([&] { return polls_on(f, "key-a") >= 2; }, 20s));
+
+    ASSERT_EQ(
+        f.command({"cancel", "--config", cfg, "cancel/s1", "--reason", "wrong take"}, "cancel"), 0
+    ) << f.read("cancel", "err");
+    const std::string said = f.read("cancel", "out");
+    EXPECT_NE(said.find("running -> canceled"), std::string::npos) << said;
+    EXPECT_NE(said.find("may still bill"), std::string::npos) << said;
+    // The daemon notices at its next lease renewal (≤ 5 s) and stops polling the job.
+    ASSERT_TRUE(
+        wait_until([&] { return d->err().find("job.lease_lost") != std::string::npos; }, 15s)
+    ) << d->err();
+    const auto polls_at_notice = polls_on(f, "key-a");
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 1; }, 30s))
+        << d->err();
+    EXPECT_LE(polls_on(f, "key-a"), polls_at_notice + 1) << "a canceled job is not polled";
+    EXPECT_EQ(f.query("SELECT state FROM jobs WHERE shot_id = 's1'")[0][0], "canceled");
+    EXPECT_EQ(f.billed().size(), 2u) << "nothing resubmitted";
+
+    ASSERT_EQ(f.command({"history", "--config", cfg, "cancel/s1/t01"}, "history"), 0);
+    const std::string hist = f.read("history", "out");
+    EXPECT_NE(hist.find("running     -> canceled"), std::string::npos) << hist;
+    EXPECT_NE(
+        hist.find("canceled by operator: wrong take; the provider may still bill"),
+        std::string::npos
+    ) << hist;
+    // Nothing left to cancel: exit 1; an unknown target: exit 2.
+    EXPECT_EQ(f.command({"cancel", "--config", cfg, "cancel/s1"}, "again"), 1);
+    EXPECT_EQ(f.command({"cancel", "--config", cfg, "nosuch"}, "unknown"), 2);
+    EXPECT_NE(f.read("unknown", "err").find("no job matches nosuch"), std::string::npos);
+
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+}
+
+TEST(DaemonE2E, SighupReloadsLimitsAndBudgetsAndKeepsTheOldConfigWhenTheNewOneIsBad) {
+    farm f(with_time_scale(0.01));
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(2, "reload");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit"), 0)
+        << f.read("submit", "err");
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 2; }, 60s));
+
+    auto max_concurrency_of = [&](const std::string& tag, const std::string& account) {
+        const auto st = status_json(f, tag);
+        for (const auto& a : st.at("accounts").as_array()) {
+            if (a.at("name").as_string() == account) {
+                return a.at("max_concurrency").to_number<int>();
+            }
+        }
+        return -1;
+    };
+    EXPECT_EQ(max_concurrency_of("st0", "atlas-a"), 3);
+
+    std::string text;
+    {
+        std::ifstream in(f.config_path());
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    std::string changed = text;
+    for (auto at = changed.find("max_concurrency: 3"); at != std::string::npos;
+         at = changed.find("max_concurrency: 3")) {
+        changed.replace(at, 18, "max_concurrency: 2");
+    }
+    ASSERT_NE(changed, text);
+    std::ofstream(f.config_path()) << changed << "budget_usd: 7.5\n";
+    d->signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] { return max_concurrency_of("st1", "atlas-a") == 2; }, 20s))
+        << d->err();
+    bool capped = false;
+    const auto st2 = status_json(f, "st2");
+    for (const auto& b : st2.at("budgets").as_array()) {
+        if (b.at("scope").as_string() == "global") {
+            capped = b.at("cap_usd").is_number() && b.at("cap_usd").to_number<double>() == 7.5;
+        }
+    }
+    EXPECT_TRUE(capped) << "the global budget came with the reload";
+    EXPECT_NE(metric_line(port, "shotfarm_config_reloads_total{outcome=\"ok\"} 1"), "");
+
+    // A bad config: refused, named, and the running one stays.
+    std::ofstream(f.config_path()) << changed << "max_attempts: -4\n";
+    d->signal(SIGHUP);
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return !metric_line(port, "shotfarm_config_reloads_total{outcome=\"error\"} 1").empty();
+        },
+        20s
+    )) << d->err();
+    EXPECT_NE(d->err().find("config.reload_failed"), std::string::npos);
+    EXPECT_NE(d->err().find("max_attempts"), std::string::npos);
+    std::ofstream(f.config_path()) << changed;  // for the status command below
+    EXPECT_TRUE(d->running());
+    EXPECT_EQ(readyz(port), 200u);
+    EXPECT_EQ(max_concurrency_of("st3", "atlas-a"), 2);
+
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+}
+
+TEST(DaemonE2E, AtStartAMissingOrDamagedFileIsFetchedAgainWithoutPayingAgain) {
+    farm f(with_time_scale(0.01));
+    f.write_shotlist(4, "verify");
+    ASSERT_EQ(f.run(120s), 0) << f.read("run", "err");
+    ASSERT_EQ(f.billed().size(), 4u);
+    auto rows = f.query("SELECT shot_id, output_path, sha256 FROM jobs ORDER BY shot_id");
+    ASSERT_EQ(rows.size(), 4u);
+    fs::remove(rows[0][1]);
+    {
+        std::ofstream damaged(rows[1][1], std::ios::binary | std::ios::in | std::ios::out);
+        damaged.seekp(100);
+        damaged << "not the video any more";
+    }
+    ASSERT_NE(sha256_of(rows[1][1]), rows[1][2]);
+
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return fs::exists(rows[0][1]) && sha256_of(rows[0][1]) == rows[0][2] &&
+                   sha256_of(rows[1][1]) == rows[1][2] &&
+                   count_where(f, "state = 'succeeded'") == 4;
+        },
+        30s
+    )) << d->err();
+    EXPECT_EQ(f.billed().size(), 4u) << "fetched again, not paid again";
+    auto refetched = f.query(
+        "SELECT count(*) FROM job_events WHERE from_state = 'succeeded' "
+        "AND to_state = 'downloading' AND detail LIKE 'output check at start: %'"
+    );
+    EXPECT_EQ(refetched[0][0], "2");
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+    expect_files_verified(f);
+}
+
+TEST(DaemonE2E, TheEmbeddedDatabaseStoppedUnderAWorkingDaemonMeansNotReadyThenCarryOn) {
+    farm f(with_time_scale(0.05));
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(12, "outage");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit"), 0)
+        << f.read("submit", "err");
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until([&] { return readyz(port) == 200; }, 20s));
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'running'") >= 2; }, 30s));
+    f.stop_db();
+    // Not ready while it is down; the daemon starts its embedded server again and carries on.
+    ASSERT_TRUE(wait_until([&] { return readyz(port) == 503; }, 20s)) << d->err();
+    EXPECT_TRUE(d->running());
+    ASSERT_TRUE(wait_until([&] { return readyz(port) == 200; }, 30s)) << d->err();
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 12; }, 90s))
+        << d->err();
+    EXPECT_NE(d->err().find("database.unavailable"), std::string::npos);
+    EXPECT_EQ(f.billed().size(), 12u) << "nothing in flight was lost or paid twice";
+    EXPECT_EQ(f.query("SELECT count(*) FROM attempts WHERE outcome = 'ambiguous'")[0][0], "0");
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+    expect_files_verified(f);
+}
+
+}  // namespace
+}  // namespace shotfarm::testing
