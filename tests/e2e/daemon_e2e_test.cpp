@@ -192,6 +192,40 @@ TEST(DaemonE2E, CancelOfARunningJobStopsItsPollingAndSaysTheProviderMayStillBill
     EXPECT_EQ(d->wait(30s), 0) << d->err();
 }
 
+TEST(DaemonE2E, SigtermMidBatchExitsZeroLeavesEveryJobResumableAndTheNextDaemonPaysNothingTwice) {
+    farm f(with_time_scale(0.1));  // 6 s generations: jobs are in flight when the signal comes
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(8, "term");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit"), 0)
+        << f.read("submit", "err");
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'running'") >= 3; }, 30s))
+        << d->err();
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+    // Every job is where a restart understands it: none mid-submit, and the leases released.
+    EXPECT_EQ(count_where(f, "state = 'submitting'"), 0);
+    EXPECT_EQ(count_where(f, "state IN ('running', 'downloading') AND lease_expires_at > now()"), 0)
+        << "leases released";
+    EXPECT_EQ(
+        f.query("SELECT count(*) FROM attempts WHERE outcome IN ('pending', 'ambiguous')")[0][0],
+        "0"
+    );
+    const auto billed_at_stop = f.billed().size();
+    EXPECT_EQ(
+        static_cast<std::int64_t>(billed_at_stop), count_where(f, "provider_job_id IS NOT NULL")
+    ) << "every billed generation has its id recorded";
+
+    auto next = f.start_daemon("daemon2", port);
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 8; }, 60s))
+        << next->err();
+    EXPECT_EQ(f.billed().size(), 8u) << "the jobs in flight were polled again, not paid again";
+    next->signal(SIGTERM);
+    EXPECT_EQ(next->wait(30s), 0) << next->err();
+    expect_files_verified(f);
+}
+
 TEST(DaemonE2E, SighupReloadsLimitsAndBudgetsAndKeepsTheOldConfigWhenTheNewOneIsBad) {
     farm f(with_time_scale(0.01));
     const std::string cfg = f.config_path().string();
