@@ -3,6 +3,7 @@
 // short transaction, prints what it did and exits. They work whether or not a daemon runs;
 // a running daemon sees the change at its next claim or heartbeat.
 #include <cstdio>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -314,31 +315,62 @@ int status_command(const fs::path& config, bool as_json) {
     return 0;
 }
 
-int retry_command(const fs::path& config, const std::string& target) {
+namespace {
+
+/// What an operator's change command found and did.
+struct change_outcome {
+    std::vector<jobs::job_id_ref> matched;
+    std::vector<jobs::operator_change> changed;
+};
+
+/// Reads the config and TARGET, runs `change` on the selected jobs; nullopt (after saying why)
+/// when the config or the target is bad or nothing matches.
+std::optional<change_outcome> change_jobs(
+    const fs::path& config,
+    const std::string& target,
+    const char* verb,
+    const std::function<asio::awaitable<
+        std::vector<jobs::operator_change>>(jobs::job_store&, const jobs::job_selector&)>& change
+) {
     auto cfg = config_or_errors(config);
     if (!cfg) {
-        return 2;
+        return std::nullopt;
     }
     auto sel = parse_target(target);
     if (!sel) {
-        std::cerr << "shotfarm retry: cannot read '" << target << "': " << target_help << "\n";
-        return 2;
+        std::cerr << "shotfarm " << verb << ": cannot read '" << target << "': " << target_help
+                  << "\n";
+        return std::nullopt;
     }
-    struct outcome {
-        std::vector<jobs::job_id_ref> matched;
-        std::vector<jobs::operator_change> changed;
-    };
-    auto res = with_store<outcome>(*cfg, [&](jobs::job_store& store) -> asio::awaitable<outcome> {
-        outcome o;
-        o.matched = co_await store.find_jobs(*sel);
-        o.changed = co_await store.retry(*sel);
-        co_return o;
-    });
+    auto res = with_store<change_outcome>(
+        *cfg,
+        [&](jobs::job_store& store) -> asio::awaitable<change_outcome> {
+            change_outcome o;
+            o.matched = co_await store.find_jobs(*sel);
+            o.changed = co_await change(store, *sel);
+            co_return o;
+        }
+    );
     if (res.matched.empty()) {
-        std::cerr << "shotfarm retry: no job matches " << sel->describe() << "\n";
+        std::cerr << "shotfarm " << verb << ": no job matches " << sel->describe() << "\n";
+        return std::nullopt;
+    }
+    return res;
+}
+
+}  // namespace
+
+int retry_command(const fs::path& config, const std::string& target) {
+    auto res = change_jobs(
+        config,
+        target,
+        "retry",
+        [](jobs::job_store& store, const jobs::job_selector& sel) { return store.retry(sel); }
+    );
+    if (!res) {
         return 2;
     }
-    for (const auto& c : res.changed) {
+    for (const auto& c : res->changed) {
         std::cout << c.ref << " (job " << c.job_id << "): " << to_string(c.from) << " -> "
                   << to_string(c.to);
         if (c.to == job_state::running) {
@@ -349,40 +381,27 @@ int retry_command(const fs::path& config, const std::string& target) {
         }
         std::cout << "\n";
     }
-    const std::size_t untouched = res.matched.size() - res.changed.size();
-    if (untouched > 0) {
+    if (const auto untouched = res->matched.size() - res->changed.size(); untouched > 0) {
         std::cout << untouched
                   << " matching job(s) left as they are (queued, in flight or succeeded)\n";
     }
-    return res.changed.empty() ? 1 : 0;
+    return res->changed.empty() ? 1 : 0;
 }
 
 int cancel_command(const fs::path& config, const std::string& target, const std::string& reason) {
-    auto cfg = config_or_errors(config);
-    if (!cfg) {
-        return 2;
-    }
-    auto sel = parse_target(target);
-    if (!sel) {
-        std::cerr << "shotfarm cancel: cannot read '" << target << "': " << target_help << "\n";
-        return 2;
-    }
-    struct outcome {
-        std::vector<jobs::job_id_ref> matched;
-        std::vector<jobs::operator_change> changed;
-    };
-    auto res = with_store<outcome>(*cfg, [&](jobs::job_store& store) -> asio::awaitable<outcome> {
-        outcome o;
-        o.matched = co_await store.find_jobs(*sel);
-        o.changed = co_await store.cancel(*sel, reason);
-        co_return o;
-    });
-    if (res.matched.empty()) {
-        std::cerr << "shotfarm cancel: no job matches " << sel->describe() << "\n";
+    auto res = change_jobs(
+        config,
+        target,
+        "cancel",
+        [&reason](jobs::job_store& store, const jobs::job_selector& sel) {
+            return store.cancel(sel, reason);
+        }
+    );
+    if (!res) {
         return 2;
     }
     int may_bill = 0;
-    for (const auto& c : res.changed) {
+    for (const auto& c : res->changed) {
         std::cout << c.ref << " (job " << c.job_id << "): " << to_string(c.from) << " -> canceled";
         if (c.may_bill) {
             ++may_bill;
@@ -392,8 +411,7 @@ int cancel_command(const fs::path& config, const std::string& target, const std:
         }
         std::cout << "\n";
     }
-    const std::size_t untouched = res.matched.size() - res.changed.size();
-    if (untouched > 0) {
+    if (const auto untouched = res->matched.size() - res->changed.size(); untouched > 0) {
         std::cout << untouched << " matching job(s) already finished, left as they are\n";
     }
     if (may_bill > 0) {
@@ -401,7 +419,7 @@ int cancel_command(const fs::path& config, const std::string& target, const std:
                   << " canceled job(s) may still be billed by their provider (no provider "
                      "offers a cancel for a generation in progress)\n";
     }
-    return res.changed.empty() ? 1 : 0;
+    return res->changed.empty() ? 1 : 0;
 }
 
 int history_command(const fs::path& config, const std::string& target) {

@@ -34,6 +34,39 @@ std::string ref_of(const pg::result& r, int row, int col) {
     return std::string(r.get(row, col)) + "/" + std::string(r.get(row, col + 1)) + "/" + take;
 }
 
+/// A selected job as locked for an operator's change, and its error class.
+struct locked_job {
+    operator_change change;
+    std::string error_class;
+};
+
+/// Locks the selected jobs in `states` (an SQL list), in id order. Not SKIP LOCKED: a claim in
+/// progress finishes first, and this sees its result.
+asio::awaitable<std::vector<locked_job>> lock_selected(
+    pg::connection& c, const job_selector& which, const char* states
+) {
+    auto rows = co_await c.exec(
+        std::string("SELECT j.id, j.state, j.project, j.shot_id, j.take, j.provider_job_id, "
+                    "coalesce(j.provider, ''), coalesce(j.account, ''), "
+                    "coalesce(j.error_class, '') FROM jobs j WHERE ") +
+            selector_where + " AND j.state IN " + states + " ORDER BY j.id FOR UPDATE",
+        selector_params(which)
+    );
+    std::vector<locked_job> out;
+    for (int i = 0; i < rows.rows(); ++i) {
+        locked_job l;
+        l.change.job_id = rows.get_int(i, 0);
+        l.change.from = parse_job_state(rows.get(i, 1)).value_or(job_state::held);
+        l.change.ref = ref_of(rows, i, 2);
+        l.change.provider_job_id = rows.get_opt(i, 5);
+        l.change.provider = rows.get(i, 6);
+        l.change.account = rows.get(i, 7);
+        l.error_class = rows.get(i, 8);
+        out.push_back(std::move(l));
+    }
+    co_return out;
+}
+
 }  // namespace
 
 std::string job_selector::describe() const {
@@ -59,25 +92,13 @@ asio::awaitable<std::vector<operator_change>> job_store::cancel(
         pool_,
         [&](pg::connection& c) -> asio::awaitable<std::vector<operator_change>> {
             std::vector<operator_change> out;
-            // Not SKIP LOCKED: a claim in progress finishes first, then this sees its result.
-            auto rows = co_await c.exec(
-                std::string("SELECT j.id, j.state, j.project, j.shot_id, j.take, "
-                            "j.provider_job_id, coalesce(j.provider, ''), "
-                            "coalesce(j.account, '') FROM jobs j WHERE ") +
-                    selector_where +
-                    " AND j.state NOT IN ('succeeded', 'failed', 'canceled') "
-                    "ORDER BY j.id FOR UPDATE",
-                selector_params(which)
-            );
-            for (int i = 0; i < rows.rows(); ++i) {
-                operator_change ch;
-                ch.job_id = rows.get_int(i, 0);
-                ch.from = parse_job_state(rows.get(i, 1)).value_or(job_state::held);
+            for (auto& locked : co_await lock_selected(
+                     c,
+                     which,
+                     "('queued', 'submitting', 'running', 'downloading', 'retry_wait', 'held')"
+                 )) {
+                operator_change ch = std::move(locked.change);
                 ch.to = job_state::canceled;
-                ch.ref = ref_of(rows, i, 2);
-                ch.provider_job_id = rows.get_opt(i, 5);
-                ch.provider = rows.get(i, 6);
-                ch.account = rows.get(i, 7);
                 const std::string id = std::to_string(ch.job_id);
                 // A submit in flight: if its POST never left, it never will (the owner's
                 // mark_sent fails on the new epoch) and nothing is owed; if it left, the
@@ -123,25 +144,10 @@ asio::awaitable<std::vector<operator_change>> job_store::retry(job_selector whic
         pool_,
         [&](pg::connection& c) -> asio::awaitable<std::vector<operator_change>> {
             std::vector<operator_change> out;
-            auto rows = co_await c.exec(
-                std::string("SELECT j.id, j.state, j.project, j.shot_id, j.take, "
-                            "j.provider_job_id, coalesce(j.provider, ''), "
-                            "coalesce(j.account, ''), coalesce(j.error_class, '') "
-                            "FROM jobs j WHERE ") +
-                    selector_where +
-                    " AND j.state IN ('failed', 'canceled', 'held', 'retry_wait') "
-                    "ORDER BY j.id FOR UPDATE",
-                selector_params(which)
-            );
-            for (int i = 0; i < rows.rows(); ++i) {
-                operator_change ch;
-                ch.job_id = rows.get_int(i, 0);
-                ch.from = parse_job_state(rows.get(i, 1)).value_or(job_state::held);
-                ch.ref = ref_of(rows, i, 2);
-                ch.provider_job_id = rows.get_opt(i, 5);
-                ch.provider = rows.get(i, 6);
-                ch.account = rows.get(i, 7);
-                const std::string error_class(rows.get(i, 8));
+            for (auto& locked :
+                 co_await lock_selected(c, which, "('failed', 'canceled', 'held', 'retry_wait')")) {
+                operator_change ch = std::move(locked.change);
+                const std::string& error_class = locked.error_class;
                 // A paid generation we may still get the video of is polled again, never paid
                 // for again: held after failing polls, stuck or lost, or failed downloading.
                 const bool poll_again =

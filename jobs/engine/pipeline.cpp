@@ -36,6 +36,21 @@ std::chrono::milliseconds outage_backoff(std::chrono::milliseconds base, int fai
     return std::min<std::chrono::milliseconds>(5s, base * (1 << std::min(failures, 6)));
 }
 
+/// The configured accounts' limits, as the database keeps them for every daemon.
+std::vector<account_limits> limits_of(const app_config& cfg) {
+    std::vector<account_limits> out;
+    for (const auto& a : cfg.accounts) {
+        out.push_back(account_limits{
+            a.name,
+            a.provider,
+            a.max_concurrency,
+            a.submit_rate(),
+            a.requests_per_minute,
+            a.budget_usd_per_day});
+    }
+    return out;
+}
+
 /// How long an upload URL is reused for further submits (Atlas: "may expire", no figure given).
 constexpr std::chrono::seconds upload_reuse{3600};
 
@@ -116,18 +131,8 @@ void pipeline::add_slot(const account_config& a) {
 }
 
 asio::awaitable<void> pipeline::reload(std::shared_ptr<const app_config> cfg) {
-    std::vector<account_limits> limits;
-    for (const auto& a : cfg->accounts) {
-        limits.push_back(account_limits{
-            a.name,
-            a.provider,
-            a.max_concurrency,
-            a.submit_rate(),
-            a.requests_per_minute,
-            a.budget_usd_per_day});
-    }
     // The shared limits first: if the database refuses, nothing local has changed.
-    co_await store_.sync_accounts(std::move(limits), cfg->budget_usd);
+    co_await store_.sync_accounts(limits_of(*cfg), cfg->budget_usd);
     for (auto& s : slots_) {
         s->retired = true;
     }
@@ -521,17 +526,7 @@ asio::awaitable<run_summary> pipeline::run() {
     for (int failures = 0; !stop_requested_; ++failures) {
         try {
             const auto spent = co_await store_.spend();
-            std::vector<account_limits> limits;
-            for (const auto& a : cfg_->accounts) {
-                limits.push_back(account_limits{
-                    a.name,
-                    a.provider,
-                    a.max_concurrency,
-                    a.submit_rate(),
-                    a.requests_per_minute,
-                    a.budget_usd_per_day});
-            }
-            co_await store_.sync_accounts(std::move(limits), cfg_->budget_usd);
+            co_await store_.sync_accounts(limits_of(*cfg_), cfg_->budget_usd);
             co_await store_.register_daemon(cfg_->file.string());
             co_await recover();
             for (const auto& row : spent) {  // the counter starts at what is already spent
