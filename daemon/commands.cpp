@@ -287,7 +287,7 @@ int serve_command(serve_args& args, const std::string& owner) {
 
     pg::pool pool(ioc.get_executor(), db->conninfo(), 4);
     net::http_client http(ioc.get_executor());
-    jobs::job_store store(pool, owner, std::chrono::seconds(30));
+    jobs::job_store store(pool, owner, std::chrono::seconds(args.cfg->lease_ttl_s));
     serve_context ctx{
         args, *db, store, http, run_metrics, endpoints, server, pool, reloads, 1, {}, {}};
 

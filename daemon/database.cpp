@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <random>
 #include <unistd.h>
+#include <vector>
 
 #include "jobs/engine/migrations.hpp"
 #include "jobs/log.hpp"
@@ -57,12 +58,25 @@ std::string operator_actor() {
 }
 
 std::string with_actor(const std::string& conninfo, const std::string& actor) {
-    const std::string value = plain(actor);
+    // Session settings: who writes (job_events.actor), and no transaction may sit idle holding
+    // locks for long — a daemon paused mid-transaction (a VM stall, SIGSTOP) would otherwise
+    // block every claim of the fleet on the rows it locked; ours last milliseconds.
+    const std::vector<std::string> settings = {
+        "shotfarm.actor=" + plain(actor), "idle_in_transaction_session_timeout=5000"};
     if (conninfo.rfind("postgres://", 0) == 0 || conninfo.rfind("postgresql://", 0) == 0) {
+        std::string options;
+        for (const auto& kv : settings) {
+            options += (options.empty() ? "-c%20" : "%20-c%20") + kv.substr(0, kv.find('=')) +
+                       "%3D" + kv.substr(kv.find('=') + 1);
+        }
         const char sep = conninfo.find('?') == std::string::npos ? '?' : '&';
-        return conninfo + sep + "options=-c%20shotfarm.actor%3D" + value;
+        return conninfo + sep + "options=" + options;
     }
-    return conninfo + " options='-c shotfarm.actor=" + value + "'";
+    std::string options;
+    for (const auto& kv : settings) {
+        options += (options.empty() ? "-c " : " -c ") + kv;
+    }
+    return conninfo + " options='" + options + "'";
 }
 
 database::database(const jobs::app_config& cfg, const std::string& actor) {

@@ -46,7 +46,7 @@ T with_store(const jobs::app_config& cfg, F body) {
     database db(cfg, operator_actor());
     asio::io_context ioc;
     pg::pool pool(ioc.get_executor(), db.conninfo(), 2);
-    jobs::job_store store(pool, operator_actor(), std::chrono::seconds(30));
+    jobs::job_store store(pool, operator_actor(), std::chrono::seconds(cfg.lease_ttl_s));
     std::optional<T> value;
     std::exception_ptr failure;
     asio::co_spawn(

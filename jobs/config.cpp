@@ -549,6 +549,7 @@ public:
              "ambiguous",
              "ambiguous_policy",
              "shutdown_grace_s",
+             "lease_ttl_s",
              "poll_interval_s",
              "max_poll_interval_s",
              "max_download_bytes",
@@ -628,6 +629,15 @@ public:
                     reader_.error(n, key, "must be 'resubmit' or 'hold'");
                 } else {
                     c.ambiguous_policy = *v;
+                }
+            }
+        }
+        if (auto n = root["lease_ttl_s"]) {
+            if (auto v = reader_.integer(n, "lease_ttl_s")) {
+                if (*v < 3 || *v > 600) {
+                    reader_.error(n, "lease_ttl_s", "must be an integer from 3 to 600 (seconds)");
+                } else {
+                    c.lease_ttl_s = static_cast<int>(*v);
                 }
             }
         }

@@ -55,6 +55,7 @@ struct app_config {
     std::vector<std::pair<std::string, double>> generation_prior_s;
     std::string ambiguous_policy = "resubmit";  // `ambiguous:` "resubmit" | "hold"
     double shutdown_grace_s = 20;  // SIGTERM: how long requests in flight get to finish
+    int lease_ttl_s = 30;  // a claimed job's lease; a dead daemon's jobs wait this long at most
     double poll_interval_s = 5.0;  // first/base poll interval (tests set it small)
     double max_poll_interval_s = 30.0;
     std::uint64_t max_download_bytes = 512ull << 20;

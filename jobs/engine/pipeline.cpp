@@ -79,6 +79,7 @@ pipeline_options options_from(const app_config& cfg, std::string project) {
     o.max_poll_interval =
         std::chrono::milliseconds(static_cast<long long>(cfg.max_poll_interval_s * 1000));
     o.max_download_bytes = cfg.max_download_bytes;
+    o.lease_ttl = std::chrono::seconds(cfg.lease_ttl_s);
     o.shutdown_grace =
         std::chrono::milliseconds(static_cast<long long>(cfg.shutdown_grace_s * 1000));
     return o;

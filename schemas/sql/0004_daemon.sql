@@ -17,6 +17,21 @@ ALTER TABLE job_events ADD COLUMN lease_epoch bigint;
 ALTER TABLE attempts ADD COLUMN sent_at timestamptz;
 UPDATE attempts SET sent_at = started_at;
 
+-- When an attempt was ruled ambiguous (kept if its late provider id arrives afterwards and the
+-- outcome becomes 'accepted'): how many submits were ever in doubt, for audits and tests.
+ALTER TABLE attempts ADD COLUMN ruled_ambiguous_at timestamptz;
+UPDATE attempts SET ruled_ambiguous_at = coalesce(finished_at, started_at)
+    WHERE outcome = 'ambiguous';
+CREATE FUNCTION shotfarm_attempts_ruled_ambiguous() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.outcome = 'ambiguous' AND NEW.ruled_ambiguous_at IS NULL THEN
+        NEW.ruled_ambiguous_at := now();
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER attempts_ruled_ambiguous BEFORE INSERT OR UPDATE OF outcome ON attempts
+    FOR EACH ROW EXECUTE FUNCTION shotfarm_attempts_ruled_ambiguous();
+
 -- Billed attempts before the operator's last `shotfarm retry`: max_attempts counts from there.
 ALTER TABLE jobs ADD COLUMN billed_base int NOT NULL DEFAULT 0;
 

@@ -226,6 +226,94 @@ TEST(DaemonE2E, SigtermMidBatchExitsZeroLeavesEveryJobResumableAndTheNextDaemonP
     expect_files_verified(f);
 }
 
+// RELIABILITY.md B3: a daemon paused past its lease (a VM stall; here SIGSTOP) wakes up believing
+// it owns its jobs. Another daemon has taken them over; every write the zombie tries is refused
+// by the epoch, nothing is written twice, nothing is paid twice but for ambiguity.
+TEST(DaemonE2E, APausedDaemonIsFencedOutAndItsJobsAreFinishedByAnotherWithoutDoubleWrites) {
+    farm_options o = with_time_scale(0.05);  // 3 s generations
+    o.extra_config = "lease_ttl_s: 3\n";
+    farm f(o);
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(16, "zombie");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit"), 0)
+        << f.read("submit", "err");
+    std::uint16_t port_a = 0, port_b = 0;
+    auto a = f.start_daemon("a", port_a);
+    const std::string a_actor = "%:" + std::to_string(a->pid()) + ":%";
+    auto leased_by_a = [&] {
+        return count_where(
+            f,
+            "lease_owner LIKE '" + a_actor +
+                "' AND state IN ('submitting', 'running', 'downloading')"
+        );
+    };
+    ASSERT_TRUE(wait_until([&] { return leased_by_a() >= 2; }, 30s)) << a->err();
+    a->signal(SIGSTOP);
+    auto b = f.start_daemon("b", port_b);
+    // b takes a's jobs over once their leases (3 s) run out, and finishes the batch.
+    ASSERT_TRUE(wait_until([&] { return leased_by_a() == 0; }, 30s)) << b->err();
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 16; }, 90s))
+        << b->err();
+    a->signal(SIGCONT);
+    // The zombie finds out: at its next renewal, or at its first refused write.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            const std::string err = a->err();
+            return err.find("job.lease_lost") != std::string::npos ||
+                   err.find("job.fenced") != std::string::npos;
+        },
+        20s
+    )) << a->err();
+    a->signal(SIGTERM);
+    b->signal(SIGTERM);
+    EXPECT_EQ(a->wait(30s), 0) << a->err();
+    EXPECT_EQ(b->wait(30s), 0) << b->err();
+
+    EXPECT_EQ(count_where(f, "state = 'succeeded'"), 16);
+    expect_files_verified(f);
+    // Submits ever ruled ambiguous (a late id may have turned one 'accepted' since).
+    const auto ambiguous =
+        std::stoll(f.query("SELECT count(*) FROM attempts WHERE ruled_ambiguous_at IS NOT NULL"
+        )[0][0]);
+    EXPECT_LE(static_cast<std::int64_t>(f.billed().size()), 16 + ambiguous);
+    // Per job: a continuous chain of events, epochs never going back, and nothing written by
+    // the zombie after the job was taken from it.
+    const auto events = f.query(
+        "SELECT job_id, coalesce(from_state::text, '-'), to_state, coalesce(lease_epoch, -1), "
+        "actor LIKE '" +
+        a_actor + "', actor LIKE 'operator:%' FROM job_events ORDER BY job_id, id"
+    );
+    std::string last_job, last_to;
+    long long last_epoch = -1;
+    bool seen_a = false, taken = false;
+    int zombie_events = 0, takeovers = 0;
+    for (const auto& e : events) {
+        const bool by_a = e[4] == "t", by_operator = e[5] == "t";
+        if (e[0] != last_job) {
+            last_job = e[0];
+            last_epoch = -1;
+            seen_a = taken = false;
+        } else {
+            EXPECT_EQ(e[1], last_to) << "job " << e[0] << ": a move not recorded";
+        }
+        last_to = e[2];
+        if (const long long epoch = std::stoll(e[3]); epoch >= 0) {
+            EXPECT_GE(epoch, last_epoch) << "job " << e[0];
+            last_epoch = epoch;
+        }
+        if (by_a) {
+            ++zombie_events;
+            EXPECT_FALSE(taken) << "job " << e[0] << ": the zombie wrote after the takeover";
+            seen_a = true;
+        } else if (!by_operator && seen_a && !taken) {
+            taken = true;
+            ++takeovers;
+        }
+    }
+    EXPECT_GE(takeovers, 2) << "b took over the jobs a held when it was paused";
+    EXPECT_GT(zombie_events, 0) << "daemon a did work before it was paused";
+}
+
 TEST(DaemonE2E, SighupReloadsLimitsAndBudgetsAndKeepsTheOldConfigWhenTheNewOneIsBad) {
     farm f(with_time_scale(0.01));
     const std::string cfg = f.config_path().string();

@@ -156,6 +156,13 @@ TEST_F(LifecycleTest, EveryEventNamesWhoMadeItAndTheEpochItWasMadeUnder) {
         for (std::size_t i = 1; i < events.size(); ++i) {
             EXPECT_EQ(events[i].from, events[i - 1].to) << i;
         }
+        // a's late answer: the attempt records the id it paid for, and keeps the mark that it
+        // was once ruled ambiguous (the audit of doubtful submits does not lose it).
+        EXPECT_NE(co_await attempt_field(pool, c.attempt_id, "ruled_ambiguous_at"), std::nullopt);
+        EXPECT_FALSE(co_await a.record_accepted(c.job, c.attempt_id, "pred-late"));
+        EXPECT_EQ(co_await attempt_field(pool, c.attempt_id, "outcome"), "accepted");
+        EXPECT_EQ(co_await attempt_field(pool, c.attempt_id, "provider_job_id"), "pred-late");
+        EXPECT_NE(co_await attempt_field(pool, c.attempt_id, "ruled_ambiguous_at"), std::nullopt);
     });
 }
 
