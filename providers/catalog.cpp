@@ -441,9 +441,12 @@ std::vector<offer> aimlapi_offers() {
     std::vector<offer> v;
     const char* ai = "aimlapi";
     for (const auto m : {mode::t2v, mode::i2v}) {
-        // minimax/hailuo-02: GAP; 0.23 × 1.05 → $0.25, 0.56 × 1.05 → $0.59, 0.49 × 1.05 → $0.52.
+        // minimax/hailuo-02: GAP. 768P 6 s: priced like the documented hailuo-2.3 768P 6 s
+        // ($0.294), not WaveSpeed's 0.23 × 1.05 → $0.25: of two guesses the higher, so that a
+        // budget is never undercounted (the simulator bills $0.294 too). 10 s: 0.56 × 1.05 →
+        // $0.59; 1080P: 0.49 × 1.05 → $0.52.
         add_row(
-            v, ai, "hailuo-02-standard", m, 6, "768p", "minimax/hailuo-02", 0.25, p768, true, true
+            v, ai, "hailuo-02-standard", m, 6, "768p", "minimax/hailuo-02", 0.294, p768, true, true
         );
         add_row(
             v, ai, "hailuo-02-standard", m, 10, "768p", "minimax/hailuo-02", 0.59, p768, true, true

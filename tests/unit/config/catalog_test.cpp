@@ -239,7 +239,7 @@ TEST(catalog, price_keys_name_the_resolution_where_the_model_id_does_not) {
     EXPECT_DOUBLE_EQ(copy.find("hailuo-02-pro", mode::i2v, 6, "aimlapi").front().price_usd, 0.61);
     // The 768P offers of the same provider model keep their price.
     EXPECT_DOUBLE_EQ(
-        copy.find("hailuo-02-standard", mode::t2v, 6, "aimlapi").front().price_usd, 0.25
+        copy.find("hailuo-02-standard", mode::t2v, 6, "aimlapi").front().price_usd, 0.294
     );
     copy.override_price_key("minimax/MiniMax-Hailuo-2.3:768P", 10, 0.7);
     EXPECT_DOUBLE_EQ(

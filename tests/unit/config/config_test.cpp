@@ -386,7 +386,7 @@ TEST_F(config, price_keys_of_every_provider) {
     EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 10, "atlas").front().price_usd, 0.15);
     EXPECT_DOUBLE_EQ(cat.find("hailuo-02-pro", mode::t2v, 6, "aimlapi").front().price_usd, 0.6);
     EXPECT_DOUBLE_EQ(
-        cat.find("hailuo-02-standard", mode::t2v, 6, "aimlapi").front().price_usd, 0.25
+        cat.find("hailuo-02-standard", mode::t2v, 6, "aimlapi").front().price_usd, 0.294
     );
     EXPECT_DOUBLE_EQ(cat.find("hailuo-02-fast", mode::i2v, 6, "minimax").front().price_usd, 0.09);
     EXPECT_DOUBLE_EQ(
