@@ -314,6 +314,78 @@ TEST(DaemonE2E, APausedDaemonIsFencedOutAndItsJobsAreFinishedByAnotherWithoutDou
     EXPECT_GT(zombie_events, 0) << "daemon a did work before it was paused";
 }
 
+// Policy hold: a submit whose answer was lost (billed, id unknown) waits for an operator and is
+// never paid twice behind their back; `shotfarm retry` sends it again (after the operator moved
+// the account to a healthy endpoint with a SIGHUP).
+TEST(DaemonE2E, HeldAmbiguousJobsWaitForTheOperatorAndRetrySubmitsThemAgain) {
+    const std::string lossy =
+        "time_scale: 0.01\nseed: 5\nfaults: {lost_response: 1.0}\nkeys:\n"
+        "  - {key: key-a, provider: atlas, max_concurrency: 3, requests_per_minute: 1000}\n"
+        "  - {key: key-b, provider: atlas, max_concurrency: 3, requests_per_minute: 1000}\n";
+    farm_options o;
+    o.sim_yaml = lossy;
+    o.extra_config = "ambiguous: hold\n";
+    farm f(o);
+    const std::string cfg = f.config_path().string();
+    f.write_shotlist(2, "held");
+    ASSERT_EQ(f.command({"submit", "--config", cfg, f.shotlist_path().string()}, "submit"), 0)
+        << f.read("submit", "err");
+    std::uint16_t port = 0;
+    auto d = f.start_daemon("daemon", port);
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'held'") == 2; }, 30s)) << d->err();
+    EXPECT_EQ(f.billed().size(), 2u) << "each lost response was billed once, and not again";
+    EXPECT_EQ(status_json(f, "st0").at("jobs").at("held").to_number<int>(), 2);
+    ASSERT_EQ(f.command({"history", "--config", cfg, "held/s001/t01"}, "history"), 0);
+    EXPECT_NE(f.read("history", "out").find("submitting  -> held"), std::string::npos)
+        << f.read("history", "out");
+    EXPECT_NE(
+        f.read("history", "out").find("ambiguous submit (may have been billed)"), std::string::npos
+    ) << f.read("history", "out");
+
+    // The operator points the accounts at a healthy endpoint (SIGHUP), then retries the batch.
+    sim_process healthy(
+        "time_scale: 0.01\nseed: 6\nkeys:\n"
+        "  - {key: key-a, provider: atlas, max_concurrency: 3, requests_per_minute: 1000}\n"
+        "  - {key: key-b, provider: atlas, max_concurrency: 3, requests_per_minute: 1000}\n"
+    );
+    std::string text;
+    {
+        std::ifstream in(f.config_path());
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    for (auto at = text.find(f.sim().base_url()); at != std::string::npos;
+         at = text.find(f.sim().base_url())) {
+        text.replace(at, f.sim().base_url().size(), healthy.base_url());
+    }
+    std::ofstream(f.config_path()) << text;
+    d->signal(SIGHUP);
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return !metric_line(port, "shotfarm_config_reloads_total{outcome=\"ok\"} 1").empty();
+        },
+        20s
+    )) << d->err();
+    EXPECT_EQ(count_where(f, "state = 'held'"), 2) << "nothing moves without the operator";
+
+    ASSERT_EQ(f.command({"retry", "--config", cfg, "held"}, "retry"), 0) << f.read("retry", "err");
+    EXPECT_NE(f.read("retry", "out").find("held -> queued"), std::string::npos)
+        << f.read("retry", "out");
+    EXPECT_NE(
+        f.read("retry", "out").find("a new generation will be submitted (paid)"), std::string::npos
+    );
+    ASSERT_TRUE(wait_until([&] { return count_where(f, "state = 'succeeded'") == 2; }, 30s))
+        << d->err();
+    const auto ledger = healthy.ledger();
+    EXPECT_EQ(ledger.as_object().at("submissions").as_array().size(), 2u);
+    EXPECT_EQ(f.billed().size(), 2u) << "the lossy endpoint saw nothing more";
+    for (const auto& r : f.query("SELECT output_path, sha256 FROM jobs")) {
+        ASSERT_TRUE(fs::exists(r[0]));
+        EXPECT_EQ(sha256_of(r[0]), r[1]);
+    }
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(30s), 0) << d->err();
+}
+
 TEST(DaemonE2E, SighupReloadsLimitsAndBudgetsAndKeepsTheOldConfigWhenTheNewOneIsBad) {
     farm f(with_time_scale(0.01));
     const std::string cfg = f.config_path().string();
