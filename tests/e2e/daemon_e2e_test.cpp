@@ -65,6 +65,17 @@ std::string metric_line(std::uint16_t port, const std::string& prefix) {
     return "";
 }
 
+std::string config_text(const farm& f) {
+    std::ifstream in(f.config_path());
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+    }
+}
+
 /// Every succeeded job's file is on disk with the recorded SHA-256, which is what the simulator
 /// served for the job's provider id.
 void expect_files_verified(farm& f) {
@@ -350,15 +361,8 @@ TEST(DaemonE2E, HeldAmbiguousJobsWaitForTheOperatorAndRetrySubmitsThemAgain) {
         "  - {key: key-a, provider: atlas, max_concurrency: 3, requests_per_minute: 1000}\n"
         "  - {key: key-b, provider: atlas, max_concurrency: 3, requests_per_minute: 1000}\n"
     );
-    std::string text;
-    {
-        std::ifstream in(f.config_path());
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    for (auto at = text.find(f.sim().base_url()); at != std::string::npos;
-         at = text.find(f.sim().base_url())) {
-        text.replace(at, f.sim().base_url().size(), healthy.base_url());
-    }
+    std::string text = config_text(f);
+    replace_all(text, f.sim().base_url(), healthy.base_url());
     std::ofstream(f.config_path()) << text;
     d->signal(SIGHUP);
     ASSERT_TRUE(wait_until(
@@ -464,16 +468,9 @@ TEST(DaemonE2E, SighupReloadsLimitsAndBudgetsAndKeepsTheOldConfigWhenTheNewOneIs
     };
     EXPECT_EQ(max_concurrency_of("st0", "atlas-a"), 3);
 
-    std::string text;
-    {
-        std::ifstream in(f.config_path());
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    std::string text = config_text(f);
     std::string changed = text;
-    for (auto at = changed.find("max_concurrency: 3"); at != std::string::npos;
-         at = changed.find("max_concurrency: 3")) {
-        changed.replace(at, 18, "max_concurrency: 2");
-    }
+    replace_all(changed, "max_concurrency: 3", "max_concurrency: 2");
     ASSERT_NE(changed, text);
     std::ofstream(f.config_path()) << changed << "budget_usd: 7.5\n";
     d->signal(SIGHUP);
