@@ -316,21 +316,13 @@ asio::awaitable<void> pipeline::refresh_accounts() {
 
 asio::awaitable<void> pipeline::pace(std::string account, providers::request_kind kind) {
     const bool submit = kind == providers::request_kind::submit;
+    // No slot without the database: an outage is waited out (nothing has been sent yet).
     std::chrono::milliseconds wait{0};
-    for (int failures = 0;; ++failures) {
-        try {
-            wait = co_await store_.reserve_request(account, submit);
-            break;
-        } catch (const pg::error& e) {
-            // No slot without the database: wait for it (nothing has been sent).
-            if (!e.outage() || hard_stop_) {
-                throw;
-            }
-            set_ready(false, e.what());
-        }
-        asio::steady_timer t(ex_, outage_backoff(100ms, failures));
-        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    std::function<asio::awaitable<bool>()> reserve = [&]() -> asio::awaitable<bool> {
+        wait = co_await store_.reserve_request(account, submit);
+        co_return true;
+    };
+    co_await durably(std::move(reserve));
     if (wait.count() > 0 && submit) {
         co_await sleep_or_stop(wait);  // a stop cuts it short: the submit is then not sent
     } else if (wait.count() > 0) {

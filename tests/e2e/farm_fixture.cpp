@@ -279,7 +279,7 @@ std::vector<std::vector<std::string>> farm::query(const std::string& sql) {
         db_->cluster.emplace(pg::embedded_cluster::start(dir_ / "state" / "pg"));
     }
     try {
-        return query_once(db_->cluster->conninfo(), sql);
+        return sql_rows(db_->cluster->conninfo(), sql);
     } catch (const pg::error& e) {
         if (!e.connection_broken()) {
             throw;
@@ -289,11 +289,11 @@ std::vector<std::vector<std::string>> farm::query(const std::string& sql) {
         db_->cluster->forget();
         db_->cluster.reset();
         db_->cluster.emplace(pg::embedded_cluster::start(dir_ / "state" / "pg"));
-        return query_once(db_->cluster->conninfo(), sql);
+        return sql_rows(db_->cluster->conninfo(), sql);
     }
 }
 
-std::vector<std::vector<std::string>> farm::query_once(
+std::vector<std::vector<std::string>> sql_rows(
     const std::string& conninfo, const std::string& sql
 ) {
     return run_coro(

@@ -118,16 +118,15 @@ public:
     std::unique_ptr<child> start_daemon(const std::string& tag, std::uint16_t& port);
 
 private:
-    std::vector<std::vector<std::string>> query_once(
-        const std::string& conninfo, const std::string& sql
-    );
-
     std::filesystem::path dir_;
     farm_options opts_;
     std::unique_ptr<sim_process> sim_;
     struct db;
     std::unique_ptr<db> db_;
 };
+
+/// Rows of one SQL statement on a fresh connection, every value as text.
+std::vector<std::vector<std::string>> sql_rows(const std::string& conninfo, const std::string& sql);
 
 std::filesystem::path shotfarm_binary();
 std::filesystem::path source_dir();

@@ -220,23 +220,7 @@ json::object fleet::status() {
 }
 
 std::vector<std::vector<std::string>> fleet::query(const std::string& sql) {
-    return run_coro(
-        [](std::string ci,
-           std::string q) -> boost::asio::awaitable<std::vector<std::vector<std::string>>> {
-            pg::connection c(co_await boost::asio::this_coro::executor);
-            co_await c.connect(ci);
-            auto r = co_await c.exec(q);
-            std::vector<std::vector<std::string>> rows;
-            for (int i = 0; i < r.rows(); ++i) {
-                std::vector<std::string> row;
-                for (int j = 0; j < r.columns(); ++j) {
-                    row.emplace_back(r.get(i, j));
-                }
-                rows.push_back(std::move(row));
-            }
-            co_return rows;
-        }(conninfo_, sql)
-    );
+    return sql_rows(conninfo_, sql);
 }
 
 void fleet::stop_database(bool crash) {
