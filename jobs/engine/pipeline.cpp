@@ -464,13 +464,8 @@ asio::awaitable<void> pipeline::verify_outputs() {
     // The recorded files, checked against their SHA-256: a missing or damaged one (disk
     // trouble, someone deleted it, a kill between rename and record that left another file)
     // is fetched again — re-polling for a fresh URL if the old one expired; never paid again.
-    std::vector<finished_output> outputs;
-    try {
-        outputs = co_await store_.finished_outputs(opts_.project);
-    } catch (const std::exception& e) {
-        log(log_level::warn, "outputs.verify_failed", {{"error", e.what()}});
-        co_return;
-    }
+    // A failure (the database gone, say) ends the check; the completion handler logs it.
+    const auto outputs = co_await store_.finished_outputs(opts_.project);
     int checked = 0, refetched = 0;
     for (const auto& out : outputs) {
         if (stop_requested_) {
@@ -487,15 +482,8 @@ asio::awaitable<void> pipeline::verify_outputs() {
         }
         ++checked;
         if (!problem.empty()) {
-            std::optional<job_record> job;
-            try {
-                job = co_await store_.refetch_output(
-                    out, "output check at start: " + problem + ": fetching it again"
-                );
-            } catch (const std::exception& e) {
-                log(log_level::warn, "outputs.verify_failed", {{"error", e.what()}});
-                co_return;
-            }
+            const std::string why = "output check at start: " + problem + ": fetching it again";
+            auto job = co_await store_.refetch_output(out, why);
             if (job) {
                 ++refetched;
                 log(log_level::warn,
@@ -540,7 +528,19 @@ asio::awaitable<run_summary> pipeline::run() {
 
     asio::co_spawn(ex_, heartbeat(), asio::detached);
     if (opts_.verify_outputs && !stop_requested_) {
-        asio::co_spawn(ex_, verify_outputs(), asio::detached);
+        // Counted as a task: the pipeline does not end (or get destroyed) under it.
+        ++active_tasks_;
+        asio::co_spawn(ex_, verify_outputs(), [this](std::exception_ptr e) {
+            --active_tasks_;
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    log(log_level::warn, "outputs.verify_failed", {{"error", ex.what()}});
+                }
+            }
+            wake();
+        });
     }
 
     run_summary summary;
