@@ -34,6 +34,10 @@ struct account_config {
     int submits_per_minute = 0;    // generations started; 0 = the provider default (MiniMax 5,
                                    // others = requests_per_minute)
     std::optional<double> budget_usd_per_day;  // UTC day; absent = no cap
+    // Extra origins ("https://cdn.example.com", "http://10.1.2.3:8080") the account's video URLs
+    // may point at besides public https hosts and the base_url's own origin; normalized to
+    // scheme://host:port (lower-case, explicit port).
+    std::vector<std::string> download_hosts;
 
     /// submits_per_minute with the provider default applied.
     int submit_rate() const;
@@ -46,6 +50,7 @@ struct app_config {
     std::optional<std::string> database_url;  // database: {url: ...}
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 9464;  // listen: "host:port"; port 0 = pick a free port
+    int listen_max_connections = 64;   // open connections to /metrics etc.; the excess refused
     std::vector<account_config> accounts;
     int max_attempts = 3;              // paid submissions per job (issue 4)
     std::optional<double> budget_usd;  // global cap over every batch; absent = none

@@ -21,6 +21,8 @@ std::string_view to_string(outcome_class c) noexcept {
             return "account_problem";
         case outcome_class::ambiguous:
             return "ambiguous";
+        case outcome_class::bad_answer:
+            return "bad_answer";
     }
     return "unknown";
 }

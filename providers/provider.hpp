@@ -27,6 +27,11 @@ enum class outcome_class {
     rejected_input,   ///< the provider refuses this input (400, moderation); never retry
     account_problem,  ///< auth or balance; pause the account, move its jobs elsewhere
     ambiguous,        ///< a paid request may have been billed but we have no id
+    /// The provider answered, but the answer cannot be used safely: an id that is too long or
+    /// holds control characters, a status word no documentation lists, a video URL the
+    /// download policy refuses. Never retried blindly: a paid job is held for an operator
+    /// with the reason, an unpaid one fails.
+    bad_answer,
 };
 
 std::string_view to_string(outcome_class c) noexcept;

@@ -1112,6 +1112,19 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
                 outcome
             );
             co_return;
+        case outcome_class::bad_answer:
+            // Accepted (so maybe billed) but the answer cannot be used (an id we will not put
+            // in a URL): held for an operator, never sent again behind their back.
+            metrics_.spend_usd.with({s.acct.name, provider, job.model}).inc(job.price_usd);
+            co_await fail_attempt(
+                attempt_outcome::ambiguous,
+                res.http_status,
+                "unusable answer (may have been billed): " + res.message,
+                job_state::held,
+                0ms,
+                outcome
+            );
+            co_return;
         case outcome_class::ambiguous: {
             co_await feedback(s, account_event::failure, 0ms, no_reason);
             metrics_.ambiguous.with({provider, s.acct.name}).inc();
