@@ -92,6 +92,9 @@ json::object meta(const job& j) {
 // In-progress statuses: `queued` then `waiting` while created, `active` then `generating`
 // while processing (the doc loops' undocumented values included, §3.3).
 std::string_view status_of(sim_state& state, const job& j) {
+    if (j.hostile.bogus_status) {
+        return bogus_status;
+    }
     const auto phase = state.phase(j);
     const auto t = state.now();
     switch (phase) {
@@ -266,7 +269,7 @@ net::http_response_t poll(sim_state& state, const net::http_request_t& req, cons
     answer["status"] = status;
     if (status == "completed") {
         json::object video;
-        video["url"] = output_url(state, *j);
+        video["url"] = video_url(state, *j, output_url(state, *j));
         answer["video"] = std::move(video);
     } else {
         answer["video"] = nullptr;

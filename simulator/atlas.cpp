@@ -114,13 +114,15 @@ json::object prediction(sim_state& state, const job& j, std::optional<std::strin
     d["model"] = j.model;
     if (status) {
         d["status"] = *status;
+    } else if (j.hostile.bogus_status) {
+        d["status"] = bogus_status;  // and nothing else changes: no outputs, no error
     } else if (phase == job_phase::completed && j.reports_succeeded) {
         d["status"] = "succeeded";
     } else {
         d["status"] = to_string(phase);
     }
-    if (phase == job_phase::completed && !status) {
-        d["outputs"] = json::array{json::value(state.base_url() + "/_sim/files/" + j.id + ".mp4")};
+    if (phase == job_phase::completed && !status && !j.hostile.bogus_status) {
+        d["outputs"] = json::array{json::value(video_url(state, j, output_url(state, j)))};
         d["has_nsfw_contents"] = json::array{false};
     } else {
         d["outputs"] = nullptr;
@@ -130,12 +132,13 @@ json::object prediction(sim_state& state, const job& j, std::optional<std::strin
     urls["get"] = prediction_url(state, j.id);
     d["urls"] = std::move(urls);
     json::object metrics;
-    if (done && !status) {
+    const bool reported_done = done && !status && !j.hostile.bogus_status;
+    if (reported_done) {
         metrics["predict_time"] = j.predict_s;
     }
     d["metrics"] = std::move(metrics);
     d["created_at"] = iso8601(j.submitted_wall);
-    if (done && !status) {
+    if (reported_done) {
         const auto finished =
             j.submitted_wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                    j.finishes - j.submitted
@@ -145,7 +148,7 @@ json::object prediction(sim_state& state, const job& j, std::optional<std::strin
         d["completed_at"] = nullptr;
     }
     d["error"] = "";
-    if (phase == job_phase::failed && !status) {
+    if (phase == job_phase::failed && reported_done) {
         if (j.outcome == job_outcome::moderated) {
             d["error"] =
                 "Input rejected by content moderation: the prompt or image may violate our "
@@ -476,7 +479,8 @@ net::http_response_t route(sim_state& state, const net::http_request_t& req) {
     if (path.starts_with(prediction_prefix) && method == http::verb::get) {
         const auto id = path.substr(prediction_prefix.size());
         if (!id.empty() && id.find('/') == std::string_view::npos) {
-            return get_prediction(ex, *key, id);
+            // The id is one path segment, percent-decoded (hostile ids carry '/' and '?').
+            return get_prediction(ex, *key, decode_segment(id));
         }
     }
     return ex.error(http::status::not_found, "not_found", "not found");

@@ -1,6 +1,7 @@
 #include "simulator/common.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/serialize.hpp>
@@ -196,7 +197,115 @@ net::http_response_t json_response(http::status status, const json::value& body)
 }
 
 std::string output_url(const sim_state& state, const job& j) {
-    return state.base_url() + "/_sim/files/" + j.id + ".mp4";
+    return state.base_url() + "/_sim/files/" + encode_segment(j.id) + ".mp4";
+}
+
+std::string encode_segment(std::string_view s) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+                                c == '~';
+        if (unreserved) {
+            out.push_back(ch);
+        } else {
+            out += {'%', digits[c >> 4], digits[c & 0xf]};
+        }
+    }
+    return out;
+}
+
+std::string decode_segment(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+            hex_value(s[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+std::string video_url(const sim_state& state, const job& j, const std::string& normal) {
+    const auto foreign = "http://127.0.0.1:" + std::to_string(state.config().foreign_url_port);
+    const auto redirect = state.base_url() + "/_sim/redirect/";
+    switch (j.hostile.url) {
+        case url_trap::none:
+            break;
+        case url_trap::ftp:
+            // The same host, port and path, a scheme no download may use.
+            return "ftp://" + normal.substr(normal.find("://") + 3);
+        case url_trap::foreign:
+            // What the issue saw: a daemon fetching its own metrics.
+            return foreign + "/metrics";
+        case url_trap::private_address:
+            return std::string(private_video_url);
+        case url_trap::redirect:
+            return redirect + std::to_string(j.hostile.redirects) + "/" + encode_segment(j.id) +
+                   ".mp4";
+        case url_trap::redirect_foreign:
+            return redirect + "foreign/" + encode_segment(j.id) + ".mp4";
+        case url_trap::redirect_private:
+            return redirect + "private/" + encode_segment(j.id) + ".mp4";
+    }
+    return normal;
+}
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+    std::vector<std::string_view> out;
+    if (path.starts_with('/')) {
+        path.remove_prefix(1);
+    }
+    while (true) {
+        const auto slash = path.find('/');
+        out.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) {
+            break;
+        }
+        path.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+bool is_documented_route(std::string_view provider, std::string_view target) {
+    const auto path = path_of(target);
+    const auto parts = segments(path);
+    for (const auto& seg : parts) {
+        const auto decoded = decode_segment(seg);
+        if (decoded == "." || decoded == ".." || seg.empty()) {
+            return false;  // dot segments climb; empty ones ("//") are not a route either
+        }
+    }
+    if (provider == "atlas") {
+        if (path == "/api/v1/model/generateVideo" || path == "/api/v1/model/uploadMedia" ||
+            path == "/api/v1/models") {
+            return true;
+        }
+        return parts.size() == 5 && path.starts_with("/api/v1/model/prediction/");
+    }
+    if (provider == "wavespeed") {
+        if (path.starts_with("/api/v3/predictions/")) {
+            return parts.size() == 4 || (parts.size() == 5 && parts[4] == "result");
+        }
+        return path.starts_with("/api/v3/minimax/");  // a model path (unknown ones are a 404)
+    }
+    if (provider == "aimlapi") {
+        return path == "/v2/video/generations" || path == "/v2/generate/video/minimax/generation";
+    }
+    if (provider == "minimax") {
+        return path == "/v1/video_generation" || path == "/v1/query/video_generation" ||
+               path == "/v1/files/retrieve";
+    }
+    return false;
 }
 
 }  // namespace shotfarm::simulator

@@ -48,7 +48,25 @@ net::http_response_t json_response(
     boost::beast::http::status status, const boost::json::value& body
 );
 
-// The URL a completed job's MP4 is served at: <base>/_sim/files/<id>.mp4.
+// The URL a completed job's MP4 is served at: <base>/_sim/files/<id>.mp4 (the id
+// percent-encoded: hostile ids carry '/', '?', spaces and control characters).
 std::string output_url(const sim_state& state, const job& j);
+
+// A path segment percent-encoded (RFC 3986 unreserved characters kept), and decoded ('+' is
+// a plus in a path, not a space).
+std::string encode_segment(std::string_view s);
+std::string decode_segment(std::string_view s);
+
+// The URL a finished job's video is announced at: `normal` (the provider's own URL for it), or
+// the hostile one the job's prompt asked for (`[sim:url_*]`, `[sim:redirect*]`).
+std::string video_url(const sim_state& state, const job& j, const std::string& normal);
+
+// The status word `[sim:status_bogus]` polls answer: documented by no provider.
+inline constexpr std::string_view bogus_status = "teleported";
+
+// Whether an authenticated request's path is one of `provider`'s documented routes (methods
+// aside): no dot segments, and the shape of a route the provider serves. Everything else is an
+// escape out of the API (a job id pasted into a path unencoded).
+bool is_documented_route(std::string_view provider, std::string_view target);
 
 }  // namespace shotfarm::simulator

@@ -208,6 +208,12 @@ sim_config parse_config(const std::string& yaml_text) {
             if (cfg.minimax_fail_status != "Fail" && cfg.minimax_fail_status != "Failed") {
                 fail(location(value, name), "must be Fail or Failed");
             }
+        } else if (name == "foreign_url_port") {
+            const auto port = scalar<int>(value, name);
+            if (port < 1 || port > 65535) {
+                fail(location(value, name), "must be a TCP port, 1 to 65535");
+            }
+            cfg.foreign_url_port = static_cast<std::uint16_t>(port);
         } else {
             fail(location(kv.first, name), "unknown key '" + name + "'");
         }

@@ -64,6 +64,10 @@ struct sim_config {
     double minimax_url_ttl_s = 3600;           // provider seconds (scaled) a download_url lives
     int minimax_expire_first_urls = 0;         // per task, the first N download_urls are expired
     std::string minimax_fail_status = "Fail";  // "Fail" (spec) or "Failed" (the CLI's spelling)
+    // `[sim:url_foreign]` / `[sim:redirect_foreign]`: the loopback port the hostile video URL
+    // names, one the simulator does not own. Port 1 (tcpmux) has no listener on a test machine;
+    // a test sets it to a port it watches (or the daemon's own /metrics port).
+    std::uint16_t foreign_url_port = 1;
 };
 
 // The generation time PROVIDERS.md documents for a provider's model (and clip length), as a

@@ -249,7 +249,10 @@ net::http_response_t query(
             out["status"] = state.config().minimax_fail_status;
             break;
     }
-    if (phase == job_phase::completed) {
+    if (j->hostile.bogus_status) {
+        out["status"] = "Teleported";  // a word MiniMax does not document
+    }
+    if (phase == job_phase::completed && !j->hostile.bogus_status) {
         const auto* r = j->params.if_contains("resolution");
         const auto [w, h] = dimensions(r != nullptr && r->is_string() ? r->as_string() : "768P");
         out["file_id"] = j->file_id;
@@ -258,7 +261,7 @@ net::http_response_t query(
     } else {
         out["file_id"] = "";
     }
-    if (phase == job_phase::failed) {
+    if (phase == job_phase::failed && !j->hostile.bogus_status) {
         out["base_resp"] = j->outcome == job_outcome::moderated
                                ? base_resp(code_output_sensitive, "output new_sensitive")
                                : base_resp(code_unknown, "video generation failed");
@@ -289,7 +292,8 @@ net::http_response_t retrieve(
     file["created_at"] = unix_ms(created) / 1000;
     file["filename"] = "output_aigc.mp4";
     file["purpose"] = "video_generation";
-    file["download_url"] = state.base_url() + "/_sim/dl/" + token + "/output.mp4";
+    file["download_url"] =
+        video_url(state, *j, state.base_url() + "/_sim/dl/" + token + "/output.mp4");
     json::object out;
     out["file"] = std::move(file);
     out["base_resp"] = base_resp(0, "success");

@@ -39,6 +39,40 @@ net::http_response_t not_found(sim_state& state) {
     return answer(state, http::status::not_found, "application/json", R"({"error":"not found"})");
 }
 
+// `/_sim/redirect/<hop>/<job id>.mp4`: a `[sim:redirect...]` job's video URL. <hop> is the
+// number of 302s still to come (the last one points at the file), or `foreign` / `private`
+// for a single 302 to a host the simulator does not own.
+net::http_response_t redirect_route(sim_state& state, std::string_view rest) {
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || !rest.ends_with(".mp4")) {
+        return not_found(state);
+    }
+    const auto hop = rest.substr(0, slash);
+    auto* j = state.find_job(decode_segment(rest.substr(slash + 1, rest.size() - slash - 5)));
+    if (j == nullptr || state.phase(*j) != job_phase::completed) {
+        return not_found(state);
+    }
+    std::string location;
+    if (hop == "foreign") {
+        location =
+            "http://127.0.0.1:" + std::to_string(state.config().foreign_url_port) + "/metrics";
+    } else if (hop == "private") {
+        location = std::string(private_video_url);
+    } else if (hop.size() == 1 && hop[0] >= '1' && hop[0] <= '5') {
+        location = hop[0] == '1' ? output_url(state, *j)
+                                 : state.base_url() + "/_sim/redirect/" +
+                                       std::string(1, static_cast<char>(hop[0] - 1)) + "/" +
+                                       encode_segment(j->id) + ".mp4";
+    } else {
+        return not_found(state);
+    }
+    ++j->redirect_fetches;
+    state.count_request(j->key, sim_state::request_kind::download);
+    auto res = answer(state, http::status::found, "text/plain", "moved\n");
+    res.set(http::field::location, location);
+    return res;
+}
+
 // The simulator's own endpoints: no auth, not part of any provider.
 net::http_response_t sim_route(sim_state& state, const net::http_request_t& req) {
     std::string_view path = req.target();
@@ -51,17 +85,26 @@ net::http_response_t sim_route(sim_state& state, const net::http_request_t& req)
             state, http::status::ok, "application/json", json::serialize(state.ledger_json())
         );
     }
+    // Media routes: a download host never needs the client's credentials.
+    if (req.find(http::field::authorization) != req.end()) {
+        state.count_media_authorized();
+    }
     constexpr std::string_view files = "/_sim/files/";
     if (path.starts_with(files) && path.ends_with(".mp4")) {
         const auto id = path.substr(files.size(), path.size() - files.size() - 4);
-        const auto* j = state.find_job(id);
+        auto* j = state.find_job(decode_segment(id));
         if (j != nullptr) {
             state.count_request(j->key, sim_state::request_kind::download);
         }
         if (j == nullptr || state.phase(*j) != job_phase::completed) {
             return not_found(state);
         }
+        ++j->file_fetches;
         return answer(state, http::status::ok, "video/mp4", j->output);
+    }
+    constexpr std::string_view redirects = "/_sim/redirect/";
+    if (path.starts_with(redirects)) {
+        return redirect_route(state, path.substr(redirects.size()));
     }
     constexpr std::string_view downloads = "/_sim/dl/";
     if (path.starts_with(downloads)) {
@@ -75,6 +118,7 @@ net::http_response_t sim_route(sim_state& state, const net::http_request_t& req)
         }
         switch (found) {
             case sim_state::download_lookup::ok:
+                ++state.find_job(j->id)->file_fetches;
                 return answer(state, http::status::ok, "video/mp4", j->output);
             case sim_state::download_lookup::expired:
                 return answer(
@@ -166,6 +210,14 @@ bool is_poll(provider p, const net::http_request_t& req) {
 asio::awaitable<net::http_response_t> dispatch(
     std::shared_ptr<sim_state> state, net::http_request_t req
 ) {
+    // An authenticated request outside its provider's documented routes is an escape (a job id
+    // pasted into a path unencoded): recorded whatever is answered.
+    if (const auto token = bearer_token(req)) {
+        const auto* key = state->find_any_key(*token);
+        if (key != nullptr && !is_documented_route(key->provider, req.target())) {
+            state->record_escaped(req.target());
+        }
+    }
     if (req.target().starts_with("/_sim/")) {
         co_return sim_route(*state, req);
     }

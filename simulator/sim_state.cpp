@@ -46,7 +46,56 @@ double round2(double v) {
     return std::round(v * 100.0) / 100.0;
 }
 
+// A 300-byte id: the hex id repeated (longer than any provider's, over the 256 bytes a client
+// may accept).
+std::string long_id(const std::string& id) {
+    std::string out;
+    while (out.size() < 300) {
+        out += id;
+    }
+    out.resize(300);
+    return out;
+}
+
 }  // namespace
+
+hostile_answer parse_hostile(std::string_view prompt) {
+    hostile_answer h;
+    const auto has = [prompt](std::string_view t) {
+        return prompt.find(t) != std::string_view::npos;
+    };
+    if (has("[sim:url_ftp]")) {
+        h.url = url_trap::ftp;
+    } else if (has("[sim:url_foreign]")) {
+        h.url = url_trap::foreign;
+    } else if (has("[sim:url_private]")) {
+        h.url = url_trap::private_address;
+    } else if (has("[sim:redirect_foreign]")) {
+        h.url = url_trap::redirect_foreign;
+    } else if (has("[sim:redirect_private]")) {
+        h.url = url_trap::redirect_private;
+    } else {
+        constexpr std::string_view redirect = "[sim:redirect:";
+        const auto at = prompt.find(redirect);
+        if (at != std::string_view::npos && at + redirect.size() + 1 < prompt.size() &&
+            prompt[at + redirect.size() + 1] == ']') {
+            const char n = prompt[at + redirect.size()];
+            if (n >= '1' && n <= '5') {
+                h.url = url_trap::redirect;
+                h.redirects = n - '0';
+            }
+        }
+    }
+    if (has("[sim:id_climb]")) {
+        h.id = id_trap::climb;
+    } else if (has("[sim:id_ctrl]")) {
+        h.id = id_trap::control;
+    } else if (has("[sim:id_long]")) {
+        h.id = id_trap::too_long;
+    }
+    h.bogus_status = has("[sim:status_bogus]");
+    return h;
+}
 
 std::string_view to_string(job_phase phase) {
     switch (phase) {
@@ -87,6 +136,15 @@ sim_clock::duration sim_state::scaled(double provider_seconds) const {
     return std::chrono::duration_cast<sim_clock::duration>(
         std::chrono::duration<double>(provider_seconds * config_.time_scale)
     );
+}
+
+const key_config* sim_state::find_any_key(std::string_view key) const {
+    for (const auto& k : config_.keys) {
+        if (k.key == key) {
+            return &k;
+        }
+    }
+    return nullptr;
 }
 
 const key_config* sim_state::find_key(std::string_view key, std::string_view provider) const {
@@ -152,6 +210,21 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
         // MiniMax task ids are decimal strings ("106916112212032").
         j.id = decimal_id(mix(mix(config_.seed ^ mix(stream_minimax_id)) + j.seq));
         j.file_id = decimal_id(mix(mix(config_.seed ^ mix(stream_minimax_file)) + j.seq));
+    }
+    j.hostile = parse_hostile(j.prompt);
+    switch (j.hostile.id) {
+        case id_trap::climb:
+            // Numbered so two such jobs stay apart; the first is exactly the id.
+            j.id = "../../../admin/delete?x=" + std::to_string(++climb_ids_);
+            break;
+        case id_trap::control:
+            j.id = "job " + j.id.substr(0, 8) + "\x01" + j.id.substr(8);
+            break;
+        case id_trap::too_long:
+            j.id = long_id(j.id);
+            break;
+        case id_trap::none:
+            break;
     }
     j.submitted_wall = std::chrono::system_clock::now();
     j.submitted = now();
@@ -329,6 +402,13 @@ void sim_state::count_request(std::string_view key, request_kind kind) {
     }
 }
 
+void sim_state::record_escaped(std::string_view target) {
+    ++escaped_;
+    if (escaped_paths_.size() < 100) {
+        escaped_paths_.emplace_back(target);
+    }
+}
+
 void sim_state::count_rejection(unsigned status, std::string_view reason) {
     ++rejected_by_status_[std::to_string(status)];
     ++rejected_by_reason_[std::string(reason)];
@@ -368,6 +448,7 @@ json::value sim_state::ledger_json() const {
             p == job_phase::completed ? json::value(j.output_sha256) : json::value(nullptr);
         s["generation_s"] = j.generation_s;
         s["params"] = j.params;
+        s["fetches"] = json::object{{"file", j.file_fetches}, {"redirect", j.redirect_fetches}};
         submissions.push_back(std::move(s));
     }
     json::object max_inflight;
@@ -409,6 +490,13 @@ json::value sim_state::ledger_json() const {
     ledger["requests"] = std::move(requests);
     ledger["lag_404"] = lag_404_;
     ledger["uploads"] = media_.size();
+    ledger["escaped_requests"] = escaped_;
+    json::array escaped;
+    for (const auto& p : escaped_paths_) {
+        escaped.emplace_back(p);
+    }
+    ledger["escaped_paths"] = std::move(escaped);
+    ledger["media_authorized"] = media_authorized_;
     return ledger;
 }
 

@@ -27,6 +27,36 @@ enum class job_phase { created, processing, completed, failed };
 
 std::string_view to_string(job_phase phase);
 
+// Hostile answers (prompt triggers, docs/simulator.md "Hostile answers"): what a provider that
+// answers oddly sends for this job. The farm must refuse each without getting stuck.
+enum class url_trap {
+    none,
+    ftp,               // `[sim:url_ftp]`: ftp://<sim host>/...
+    foreign,           // `[sim:url_foreign]`: http://127.0.0.1:<foreign_url_port>/metrics
+    private_address,   // `[sim:url_private]`: the cloud metadata address
+    redirect,          // `[sim:redirect:N]`: N 302 hops on the sim's own origin, then the file
+    redirect_foreign,  // `[sim:redirect_foreign]`: one 302 to the foreign port
+    redirect_private,  // `[sim:redirect_private]`: one 302 to the cloud metadata address
+};
+enum class id_trap {
+    none,
+    climb,     // `[sim:id_climb]`: ../../../admin/delete?x=<n>
+    control,   // `[sim:id_ctrl]`: a space and a control character
+    too_long,  // `[sim:id_long]`: 300 bytes
+};
+struct hostile_answer {
+    url_trap url = url_trap::none;
+    int redirects = 0;  // url_trap::redirect: hops before the file, 1..5
+    id_trap id = id_trap::none;
+    bool bogus_status = false;  // `[sim:status_bogus]`: polls answer an undocumented status
+};
+
+// The hostile-answer triggers in a prompt (none: a default hostile_answer).
+hostile_answer parse_hostile(std::string_view prompt);
+
+// Where the hostile URLs point that the simulator does not serve.
+inline constexpr std::string_view private_video_url = "http://169.254.169.254/latest/meta-data/";
+
 // One billed generation.
 struct job {
     std::uint64_t seq = 0;  // 0-based order of acceptance; drives the seeded draws
@@ -55,6 +85,10 @@ struct job {
     std::string output_sha256;
     std::string file_id;  // MiniMax: the id /v1/files/retrieve takes once the job succeeded
     int urls_issued = 0;  // MiniMax: download_urls issued for this job so far
+
+    hostile_answer hostile;
+    int file_fetches = 0;      // GETs of the job's output (any route that serves the bytes)
+    int redirect_fetches = 0;  // 302 hops served for the job's `[sim:redirect...]` URL
 };
 
 // Ledger outcome: pending, completed, failed, moderated, stuck (stuck from acceptance on).
@@ -81,6 +115,8 @@ public:
 
     // The configured key for this provider, or nullptr (unknown key, or another provider's).
     const key_config* find_key(std::string_view key, std::string_view provider) const;
+    // The configured key, whatever its provider, or nullptr.
+    const key_config* find_any_key(std::string_view key) const;
 
     enum class admission {
         accepted,
@@ -136,6 +172,15 @@ public:
     void count_rejection(unsigned status, std::string_view reason);
     void count_lag_404() { ++lag_404_; }
 
+    // An authenticated request (a configured key) to a path outside its provider's documented
+    // routes: what a client that pastes an id into a path unencoded sends. The ledger's
+    // `escaped_requests` and `escaped_paths` (the first 100, as received).
+    void record_escaped(std::string_view target);
+    // A request to a media route (outputs, download links, redirects, uploads) that carried an
+    // Authorization header: a credential sent to a download host. The ledger's
+    // `media_authorized`.
+    void count_media_authorized() { ++media_authorized_; }
+
     boost::json::value ledger_json() const;
 
 private:
@@ -166,6 +211,10 @@ private:
     std::uint64_t fault_counter_ = 0;
     std::uint64_t download_counter_ = 0;
     std::uint64_t lag_404_ = 0;
+    std::uint64_t escaped_ = 0;
+    std::vector<std::string> escaped_paths_;
+    std::uint64_t media_authorized_ = 0;
+    std::uint64_t climb_ids_ = 0;
     std::uint64_t request_counter_ = 0;
     std::uint64_t media_counter_ = 0;
 };

@@ -83,11 +83,13 @@ json::object prediction(sim_state& state, const job& j) {
     json::object d;
     d["id"] = j.id;
     d["model"] = j.model;
-    d["status"] = to_string(phase);
+    d["status"] = j.hostile.bogus_status ? bogus_status : to_string(phase);
     json::array outputs;
     json::array nsfw;
-    if (phase == job_phase::completed) {
-        outputs.push_back(json::value(output_url(state, j)));
+    if (j.hostile.bogus_status) {
+        // Only the undocumented status word: no outputs, no error, no timings.
+    } else if (phase == job_phase::completed) {
+        outputs.push_back(json::value(video_url(state, j, output_url(state, j))));
         nsfw.push_back(false);
     } else if (phase == job_phase::failed && j.outcome == job_outcome::moderated) {
         nsfw.push_back(true);
@@ -99,13 +101,13 @@ json::object prediction(sim_state& state, const job& j) {
     d["has_nsfw_contents"] = std::move(nsfw);
     d["created_at"] = iso8601(j.submitted_wall);
     d["error"] = "";
-    if (phase == job_phase::failed) {
+    if (phase == job_phase::failed && !j.hostile.bogus_status) {
         d["error"] = j.outcome == job_outcome::moderated
                          ? "NSFW content detected: the input or output violates the content policy"
                          : "Generation failed: internal inference error";
     }
     json::object timings;
-    if (phase == job_phase::completed || phase == job_phase::failed) {
+    if ((phase == job_phase::completed || phase == job_phase::failed) && !j.hostile.bogus_status) {
         timings["inference"] = static_cast<std::int64_t>(j.predict_s * 1000);
     }
     d["timings"] = std::move(timings);
@@ -271,8 +273,10 @@ net::http_response_t route(sim_state& state, const net::http_request_t& req) {
         if (id.ends_with("/result")) {
             id.remove_suffix(7);
         }
-        auto* j = state.find_job(id);
-        if (j == nullptr || j->key != key->key || id.find('/') != std::string_view::npos) {
+        // One path segment, percent-decoded (hostile ids carry '/' and '?').
+        auto* j =
+            id.find('/') == std::string_view::npos ? state.find_job(decode_segment(id)) : nullptr;
+        if (j == nullptr || j->key != key->key) {
             return error(state, http::status::not_found, "not_found", "prediction not found");
         }
         return ok(prediction(state, *j));

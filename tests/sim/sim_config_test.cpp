@@ -181,4 +181,12 @@ TEST(sim_config, fault_errors_name_the_key) {
     );
 }
 
+TEST(sim_config, foreign_url_port_defaults_to_a_port_nothing_listens_on_and_is_checked) {
+    EXPECT_EQ(parse_config("").foreign_url_port, 1);
+    EXPECT_EQ(parse_config("foreign_url_port: 9464\n").foreign_url_port, 9464);
+    EXPECT_NE(error_of("foreign_url_port: 0").find("foreign_url_port"), std::string::npos);
+    EXPECT_NE(error_of("foreign_url_port: 70000").find("foreign_url_port"), std::string::npos);
+    EXPECT_NE(error_of("foreign_url_port: high").find("foreign_url_port"), std::string::npos);
+}
+
 }  // namespace
