@@ -1,8 +1,42 @@
 #include "daemon/endpoints.hpp"
 
+#include <array>
+#include <unistd.h>
+
 namespace shotfarm::daemon {
 
 namespace http = boost::beast::http;
+
+namespace {
+
+// This machine's host name, or nothing when the system does not say.
+std::string machine_host_name() {
+    std::array<char, 256> name{};
+    if (::gethostname(name.data(), name.size() - 1) != 0) {
+        return {};
+    }
+    return std::string(name.data());
+}
+
+}  // namespace
+
+bool is_monitoring_path(std::string_view path) {
+    return path == "/metrics" || path == "/healthz" || path == "/readyz";
+}
+
+net::server_options endpoint_server_options(
+    const std::string& listen_host, std::size_t max_connections
+) {
+    net::server_options opts;
+    opts.max_connections = max_connections;
+    opts.allowed_hosts = {"localhost", listen_host};
+    if (auto name = machine_host_name(); !name.empty()) {
+        opts.allowed_hosts.push_back(std::move(name));
+    }
+    opts.allow_ip_literal_hosts = true;
+    opts.host_check_applies = [](std::string_view path) { return !is_monitoring_path(path); };
+    return opts;
+}
 
 net::http_handler make_endpoints(const metrics::registry& registry, const endpoint_state& state) {
     return [&registry,
