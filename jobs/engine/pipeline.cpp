@@ -17,6 +17,7 @@
 #include "jobs/log.hpp"
 #include "jobs/output.hpp"
 #include "net/http_client.hpp"
+#include "net/url_policy.hpp"
 
 namespace shotfarm::jobs {
 
@@ -53,6 +54,9 @@ std::vector<account_limits> limits_of(const app_config& cfg) {
     return out;
 }
 
+/// Redirect hops a video download follows, each checked against the download policy.
+constexpr int max_download_redirects = 3;
+
 /// How long an upload URL is reused for further submits (Atlas: "may expire", no figure given).
 constexpr std::chrono::seconds upload_reuse{3600};
 
@@ -69,6 +73,9 @@ struct pipeline::slot {
     bool retired = false;   ///< gone from the config (reload): finishes its jobs, takes none
     int consecutive_429 = 0;
     bool failing = false;  ///< a failure was reported and no success since
+    /// Where this account's video URLs may be fetched from: https to public addresses, the
+    /// base_url's origin, the account's download_hosts.
+    net::url_policy downloads;
 };
 
 pipeline_options options_from(const app_config& cfg, std::string project) {
@@ -131,6 +138,16 @@ void pipeline::add_slot(const account_config& a) {
         return pace(name, kind);
     };
     s->api = providers::make_provider(s->acct, http_);
+    try {
+        s->downloads = net::url_policy(a.base_url, a.download_hosts);
+    } catch (const std::invalid_argument& e) {
+        // The config loader refuses such a base_url first; should one get here, the strict
+        // policy (public https only) is the safe fallback.
+        s->downloads = net::url_policy();
+        log(log_level::error,
+            "account.download_policy",
+            {{"account", a.name}, {"error", e.what()}, {"detail", "only public https URLs"}});
+    }
 }
 
 asio::awaitable<void> pipeline::reload(std::shared_ptr<const app_config> cfg) {
@@ -385,22 +402,98 @@ bool pipeline::every_account_unusable() const {
 void pipeline::spawn(job_record job, std::int64_t attempt_id) {
     ++active_tasks_;
     const std::int64_t id = job.id;
+    std::string ref = where(job);
     busy_.insert(id);
-    asio::co_spawn(ex_, job_task(std::move(job), attempt_id), [this, id](std::exception_ptr e) {
-        --active_tasks_;
-        busy_.erase(id);
-        fenced_.erase(id);
-        if (e) {
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                // The job keeps its last recorded state; the periodic recovery picks it
-                // up again from there (an interrupted submit counts as ambiguous).
-                log(log_level::error, "job.task_failed", {{"job_id", id}, {"error", ex.what()}});
+    asio::co_spawn(
+        ex_,
+        job_task(std::move(job), attempt_id),
+        [this, id, ref = std::move(ref)](std::exception_ptr e) {
+            --active_tasks_;
+            busy_.erase(id);
+            fenced_.erase(id);
+            if (e) {
+                std::string what = "unknown exception";
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    what = ex.what();
+                } catch (...) {
+                }
+                hold_faulted(id, ref, what);
             }
+            wake();
         }
-        wake();
-    });
+    );
+}
+
+void pipeline::hold_faulted(std::int64_t job_id, const std::string& ref, const std::string& what) {
+    // A task that throws is a bug in shotfarm, not something the provider said: run again it
+    // would most likely throw again (a loop that never ends the night). Logged once, and the
+    // job parked for an operator; `shotfarm retry` sends it on once the cause is understood.
+    log(log_level::error,
+        "job.task_failed",
+        {{"job_id", job_id},
+         {"job", ref},
+         {"error", what},
+         {"detail", "internal error: the job is held for an operator (shotfarm retry)"}});
+    faulted_.insert(job_id);
+    ++active_tasks_;  // the run does not end before the hold is recorded
+    const std::string reason = ref + ": internal error: " + what;
+    asio::co_spawn(
+        ex_,
+        [this, job_id, reason]() -> asio::awaitable<bool> {
+            std::function<asio::awaitable<bool>()> write = [&] {
+                return store_.hold_after_fault(job_id, reason);
+            };
+            co_return co_await durably(std::move(write));
+        },
+        [this, job_id](std::exception_ptr e, bool) {
+            --active_tasks_;
+            // Recorded (or no longer ours): the recovery may look at the job again; a held
+            // job is not in flight, so it does not take it.
+            faulted_.erase(job_id);
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    log(log_level::error,
+                        "job.hold_failed",
+                        {{"job_id", job_id}, {"error", ex.what()}});
+                }
+            }
+            wake();
+        }
+    );
+}
+
+asio::awaitable<void> pipeline::hold_unusable(
+    job_record& job, const slot& s, std::string why, std::string error_class
+) {
+    log(log_level::error,
+        "job.unusable_answer",
+        {{"job", job.ref()},
+         {"provider", s.acct.provider},
+         {"account", s.acct.name},
+         {"class", error_class},
+         {"reason", why},
+         {"detail", "paid: held for an operator, never fetched or polled in a loop"}});
+    const std::string message = where(job) + ": " + why;
+    const job_state from = job.state;
+    std::function<asio::awaitable<bool>()> write = [&] {
+        return from == job_state::running
+                   ? store_.record_remote_failure(job, job_state::held, 0ms, message, error_class)
+                   : store_.record_download_failure(job, job_state::held, message, error_class);
+    };
+    const bool owned = co_await durably(std::move(write));
+    job.state = owned ? job_state::held : lost_lease(job);
+}
+
+asio::awaitable<std::string> pipeline::hash_file(std::filesystem::path file) {
+    co_return co_await asio::co_spawn(
+        blocking_.get_executor(),
+        [file = std::move(file)]() -> asio::awaitable<std::string> { co_return sha256_file(file); },
+        asio::use_awaitable
+    );
 }
 
 asio::awaitable<bool> pipeline::sleep_or_stop(std::chrono::milliseconds d, std::int64_t job_id) {
@@ -477,7 +570,7 @@ asio::awaitable<void> pipeline::verify_outputs() {
             problem = "file missing";
         } else if (out.bytes >= 0 && std::filesystem::file_size(out.path, ec) != static_cast<std::uintmax_t>(out.bytes)) {
             problem = "file size differs from the recorded one";
-        } else if (sha256_file(out.path) != out.sha256) {
+        } else if (co_await hash_file(out.path) != out.sha256) {
             problem = "SHA-256 differs from the recorded one";
         }
         ++checked;
@@ -493,9 +586,6 @@ asio::awaitable<void> pipeline::verify_outputs() {
                     spawn(std::move(*job), 0);
                 }
             }
-        }
-        if (checked % 16 == 0) {  // hashing is CPU work on the io thread: let others run
-            co_await asio::post(ex_, asio::use_awaitable);
         }
     }
     log(log_level::info, "outputs.verified", {{"checked", checked}, {"refetched", refetched}});
@@ -699,6 +789,7 @@ asio::awaitable<run_summary> pipeline::run() {
 
 asio::awaitable<void> pipeline::recover() {
     std::vector<std::int64_t> busy(busy_.begin(), busy_.end());
+    busy.insert(busy.end(), faulted_.begin(), faulted_.end());
     auto rec = co_await store_.recover_orphans(opts_.project, opts_.hold_ambiguous, busy);
     if (rec.ambiguous > 0 || rec.adopted > 0 || rec.unsent > 0 || !rec.resume.empty()) {
         log(log_level::info,
@@ -938,7 +1029,7 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
         } else {
             // Each distinct image is uploaded once per account (by its bytes' SHA-256); the
             // URL is reused while it is surely still valid.
-            const std::string image_sha = sha256_file(*job.image);
+            const std::string image_sha = co_await hash_file(*job.image);
             // One upload at a time per (account, image): a second job with the same first
             // frame waits for the first upload and then reuses it.
             const std::string upload_key = s.acct.name + "/" + image_sha;
@@ -1197,6 +1288,12 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
             job.state = owned ? job_state::held : lost_lease(job);
             co_return;
         }
+        if (res.cls == outcome_class::bad_answer) {
+            // Not a hiccup to poll through: the provider said something we cannot act on (a
+            // status it does not document, a video URL that is no URL).
+            co_await hold_unusable(job, s, res.message, "bad_answer");
+            co_return;
+        }
         if (res.state == remote_state::failed) {
             const bool moderated = res.cls == outcome_class::rejected_input;
             const bool exhausted = job.billed_attempts + 1 >= opts_.max_attempts;
@@ -1284,6 +1381,10 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 interval = std::min(interval, opts_.poll_interval);
                 break;
             case remote_state::succeeded: {
+                if (auto refused = s.downloads.check_url(res.video_url)) {
+                    co_await hold_unusable(job, s, "video URL refused: " + *refused, "url_refused");
+                    co_return;
+                }
                 const double seen_at = since_accepted();
                 metrics_.generation_seconds.with({provider, job.model}).observe(seen_at);
                 // It became ready between the last "pending" and now: learn the midpoint (the
@@ -1313,14 +1414,30 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
     if (const int stale = remove_stale_temps(paths); stale > 0) {
         log(log_level::info, "job.stale_temp_removed", {{"job", job.ref()}, {"files", stale}});
     }
+    // A URL recorded before this check existed, or by another daemon's config: checked again.
+    if (auto refused = s.downloads.check_url(job.video_url.value_or(""))) {
+        co_await hold_unusable(job, s, "video URL refused: " + *refused, "url_refused");
+        co_return;
+    }
     int failures = 0;
     while (!stop_requested_ && !fenced(job.id)) {
         const auto t0 = clock_type::now();
         net::http_request req;
         req.url = *job.video_url;  // no credentials: the CDN is not the API origin
         req.timeout = 10min;
-        auto dl = co_await http_.download(req, paths.temp, opts_.max_download_bytes);
+        // Every address and redirect hop is checked against the account's policy, and the
+        // connection goes to the address that was checked.
+        auto dl = co_await http_.download(
+            req, paths.temp, opts_.max_download_bytes, &s.downloads, max_download_redirects
+        );
         const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+        if (dl.refused) {
+            std::error_code ignore;
+            std::filesystem::remove(paths.temp, ignore);
+            metrics_.download_seconds.with({provider, "refused"}).observe(secs);
+            co_await hold_unusable(job, s, "download refused: " + dl.error_message, "url_refused");
+            co_return;
+        }
         std::string problem;
         bool expired = false;
         if (dl.ec) {
@@ -1338,7 +1455,7 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             co_return;
         }
         if (problem.empty()) {
-            const std::string sha = sha256_file(paths.temp);
+            const std::string sha = co_await hash_file(paths.temp);
             publish_file(paths.temp, paths.video);
             json::object side;
             side["project"] = job.project;

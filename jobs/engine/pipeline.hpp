@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "jobs/backoff.hpp"
 #include "jobs/config.hpp"
@@ -131,6 +132,17 @@ private:
     boost::asio::awaitable<void> verify_outputs();
     void add_slot(const account_config& a);
     bool fenced(std::int64_t job_id) const { return fenced_.count(job_id) > 0; }
+    /// A job task ended on an exception: logged once, and the job held for an operator (the
+    /// periodic recovery must not start it again and again).
+    void hold_faulted(std::int64_t job_id, const std::string& ref, const std::string& what);
+    /// The answer's video URL cannot be used (refused by the account's download policy, or
+    /// the download was refused on the way): the paid job is held with the reason.
+    boost::asio::awaitable<void> hold_unusable(
+        job_record& job, const slot& s, std::string why, std::string error_class
+    );
+    /// SHA-256 of a file, computed on the blocking pool (a 500 MB video or a 20 MB image must
+    /// not stall every other job's timers on the io thread).
+    boost::asio::awaitable<std::string> hash_file(std::filesystem::path file);
 
     /// Accounts that may take the job, best first (strategy: fastest or cheapest).
     std::vector<account_choice> rank(const job_record& job);
@@ -174,6 +186,7 @@ private:
     std::set<std::int64_t> fenced_;  ///< busy jobs no longer ours (taken over or canceled)
     int active_tasks_ = 0;
     std::set<std::int64_t> busy_;      ///< ids of jobs a task of ours works on
+    std::set<std::int64_t> faulted_;   ///< jobs whose task threw, until they are recorded held
     std::set<std::string> uploading_;  ///< "account/sha256" of image uploads in progress
     static constexpr std::chrono::seconds recovery_period{5};
     std::vector<account_status> statuses_;
@@ -185,6 +198,8 @@ private:
     std::chrono::steady_clock::time_point last_progress_{};
     std::chrono::steady_clock::time_point last_outage_hook_{};
     std::string last_progress_line_;
+    /// File hashing and other blocking work, off the io thread. Declared last: joined first.
+    boost::asio::thread_pool blocking_{1};
 };
 
 }  // namespace shotfarm::jobs

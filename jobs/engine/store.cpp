@@ -900,24 +900,59 @@ asio::awaitable<bool> job_store::record_downloaded(
 }
 
 asio::awaitable<bool> job_store::record_download_failure(
-    job_record job, job_state to, std::string message
+    job_record job, job_state to, std::string message, std::string error_class
 ) {
     if (!may_move(
             job,
             job_state::downloading,
             to,
-            {job_state::running, job_state::downloading, job_state::failed}
+            {job_state::running, job_state::downloading, job_state::failed, job_state::held}
         )) {
         return refused();
     }
     return transition(
         std::move(job),
         to,
-        ", error = $6, retries = retries + 1, "
+        ", error = $6, error_class = $7, retries = retries + 1, "
         "finished_at = CASE WHEN $4::job_state = 'failed' THEN now() END",
-        {message},
-        "download: " + message
+        {message, error_class},
+        error_class + ": " + message
     );
+}
+
+asio::awaitable<bool> job_store::hold_after_fault(std::int64_t job_id, std::string reason) {
+    co_return co_await pg::in_transaction(pool_, [&](pg::connection& c) -> asio::awaitable<bool> {
+        auto row = co_await c.exec(
+            std::string("SELECT state::text, lease_epoch FROM jobs WHERE id = $1::bigint "
+                        "AND lease_owner = $2 AND state IN ") +
+                active_states + " FOR UPDATE",
+            params_of(std::to_string(job_id), owner_)
+        );
+        if (row.rows() != 1) {
+            co_return false;
+        }
+        const std::string from(row.get(0, 0));
+        const std::string epoch(row.get(0, 1));
+        if (from == "submitting") {
+            co_await c.exec(
+                "UPDATE attempts SET outcome = CASE WHEN sent_at IS NULL THEN 'not_sent' "
+                "ELSE 'ambiguous' END, finished_at = now(), message = $2 "
+                "WHERE job_id = $1::bigint AND outcome = 'pending'",
+                params_of(std::to_string(job_id), reason)
+            );
+        }
+        co_await c.exec(
+            "UPDATE jobs SET state = 'held', error = $2, error_class = 'task_failed', "
+            "updated_at = now() WHERE id = $1::bigint",
+            params_of(std::to_string(job_id), reason)
+        );
+        co_await c.exec(
+            "INSERT INTO job_events (job_id, from_state, to_state, detail, lease_epoch) "
+            "VALUES ($1::bigint, $2::job_state, 'held', 'task_failed: ' || $3, $4::bigint)",
+            params_of(std::to_string(job_id), from, reason, epoch)
+        );
+        co_return true;
+    });
 }
 
 asio::awaitable<recovered> job_store::recover(std::string project, bool hold_ambiguous) {

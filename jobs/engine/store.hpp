@@ -331,10 +331,16 @@ public:
     boost::asio::awaitable<bool> record_downloaded(
         job_record job, std::string output_path, std::string sha256, std::int64_t bytes
     );
-    /// downloading → running (refresh the URL by polling), downloading (retry) or failed.
+    /// downloading → running (refresh the URL by polling), downloading (retry), failed, or
+    /// held (the answer cannot be used: a URL or redirect the download policy refuses).
     boost::asio::awaitable<bool> record_download_failure(
-        job_record job, job_state to, std::string message
+        job_record job, job_state to, std::string message, std::string error_class = "download"
     );
+    /// A task of ours died on an exception — a bug, not an answer: the job is held for an
+    /// operator with the reason, never run again in a loop. A submit whose POST had left is
+    /// settled ambiguous (it may have been billed), one that had not as not sent. False if the
+    /// job is no longer ours in an in-flight state.
+    boost::asio::awaitable<bool> hold_after_fault(std::int64_t job_id, std::string reason);
 
     /// Takes over this project's in-flight jobs whose owner is gone (lease expired, or a dead
     /// process on this host). `hold_ambiguous` picks the policy for submits without an id.
