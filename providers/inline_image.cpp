@@ -1,8 +1,11 @@
 #include "providers/inline_image.hpp"
 
-#include <fstream>
-#include <iterator>
-#include <system_error>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace shotfarm::providers {
 
@@ -57,33 +60,78 @@ std::string make_data_uri(std::string_view mime, std::string_view bytes) {
     return uri;
 }
 
+image_read read_image_file(const std::filesystem::path& file, bool allow_webp) {
+    image_read r;
+    const std::string changed = "changed since validation: ";
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        r.problem = changed + "cannot read " + file.string() + ": " + std::strerror(errno);
+        return r;
+    }
+    struct fd_closer {
+        int fd;
+        ~fd_closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r.problem = changed + file.string() + " is not a regular file";
+        return r;
+    }
+    const auto too_large = [&](const std::string& size) {
+        return changed + file.string() + " is " + size + " bytes, above the 20 MB limit (" +
+               std::to_string(max_image_bytes) + " bytes)";
+    };
+    if (static_cast<std::uintmax_t>(st.st_size) > max_image_bytes) {
+        r.problem = too_large(std::to_string(st.st_size));
+        return r;
+    }
+    // Read up to one byte past the cap: a file that grew after fstat is still refused.
+    r.bytes.resize(static_cast<std::size_t>(st.st_size) + 1);
+    std::size_t got = 0;
+    while (got < max_image_bytes + 1) {
+        if (got == r.bytes.size()) {
+            r.bytes.resize(std::min<std::size_t>(r.bytes.size() * 2, max_image_bytes + 1));
+        }
+        const ssize_t n = ::read(fd, r.bytes.data() + got, r.bytes.size() - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r.problem = changed + "cannot read " + file.string() + ": " + std::strerror(errno);
+            r.bytes.clear();
+            return r;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    r.bytes.resize(got);
+    if (got > max_image_bytes) {
+        r.problem = too_large("over " + std::to_string(max_image_bytes));
+        r.bytes.clear();
+        return r;
+    }
+    r.mime = sniff_image_mime(r.bytes, allow_webp);
+    if (r.mime.empty()) {
+        r.problem = changed + file.string() + " is not a " +
+                    std::string(allow_webp ? "PNG, JPEG or WebP" : "PNG or JPEG") +
+                    " image by its bytes";
+        r.bytes.clear();
+    }
+    return r;
+}
+
 upload_result inline_image(const std::filesystem::path& file, bool allow_webp) {
     upload_result r;
-    r.cls = outcome_class::rejected_input;
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(file, ec);
-    if (ec) {
-        r.message = "cannot read " + file.string() + ": " + ec.message();
-        return r;
-    }
-    if (size > max_inline_image_bytes) {
-        r.message = file.string() + " is " + std::to_string(size) + " bytes, above the 20 MB limit";
-        return r;
-    }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        r.message = "cannot read " + file.string();
-        return r;
-    }
-    const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    const std::string mime = sniff_image_mime(bytes, allow_webp);
-    if (mime.empty()) {
-        r.message = file.string() + " is not a " +
-                    std::string(allow_webp ? "PNG, JPEG or WebP" : "PNG or JPEG") + " image";
+    image_read image = read_image_file(file, allow_webp);
+    if (image.mime.empty()) {
+        r.cls = outcome_class::rejected_input;
+        r.message = std::move(image.problem);
         return r;
     }
     r.cls = outcome_class::ok;
-    r.url = make_data_uri(mime, bytes);
+    r.url = make_data_uri(image.mime, image.bytes);
     return r;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "providers/image_limits.hpp"
 #include "providers/provider.hpp"
 
 namespace shotfarm::providers {
@@ -21,11 +22,22 @@ std::string base64_encode(std::string_view bytes);
 /// "data:<mime>;base64,<bytes>"; the mime must already be known.
 std::string make_data_uri(std::string_view mime, std::string_view bytes);
 
-/// Images above this size are refused before any request (every provider's limit is 20 MB).
-inline constexpr std::size_t max_inline_image_bytes = 20u << 20;
+/// A first-frame image read again at submit time. Validation looked at the file earlier (maybe
+/// hours ago); it may have been replaced, grown or deleted since, so it is read once more —
+/// never more than max_image_bytes + 1 bytes, only from a regular file (a FIFO would block) —
+/// and its type taken from these bytes.
+struct image_read {
+    std::string bytes;
+    std::string mime;     ///< "image/png", "image/jpeg" or "image/webp"; empty when refused
+    std::string problem;  ///< "changed since validation: …" when refused
+};
 
-/// Reads `file` and returns it as a data: URI in upload_result::url, or rejected_input with the
-/// reason (unreadable, not PNG/JPEG(/WebP) by its bytes, too large).
+/// Reads `file` as above: refused when unreadable, not a regular file, over max_image_bytes, or
+/// not PNG/JPEG (or WebP when allow_webp) by its bytes.
+image_read read_image_file(const std::filesystem::path& file, bool allow_webp);
+
+/// Reads `file` (read_image_file) and returns it as a data: URI in upload_result::url, or
+/// rejected_input with the reason; nothing is sent when it is refused.
 upload_result inline_image(const std::filesystem::path& file, bool allow_webp);
 
 }  // namespace shotfarm::providers

@@ -120,6 +120,8 @@ public:
 };
 
 /// The adapter for acct.provider ("atlas"); throws std::invalid_argument for an unknown one.
+/// Its answers pass providers/answer_checks.hpp (bounded messages, usable ids and URLs, never
+/// the key), and it refuses to poll an id that fails provider_id_problem.
 std::unique_ptr<provider> make_provider(const account& acct, net::http_client& http);
 
 }  // namespace shotfarm::providers

@@ -6,7 +6,8 @@
 
 #include <boost/json.hpp>
 
-#include "providers/percent_encode.hpp"
+#include "providers/answer_checks.hpp"
+#include "providers/provider_id.hpp"
 
 namespace shotfarm::providers::aimlapi {
 
@@ -91,7 +92,7 @@ bool looks_moderated(std::string_view text) {
 }  // namespace
 
 std::string poll_path(std::string_view generation_id) {
-    return std::string(submit_path) + "?generation_id=" + percent_encode(generation_id);
+    return std::string(submit_path) + "?generation_id=" + encode_path_segment(generation_id);
 }
 
 std::string submit_body(const submit_request& req) {
@@ -184,8 +185,9 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
             r.video_url = string_field(video->as_object(), "url");
         }
         if (r.video_url.empty()) {
-            r.cls = outcome_class::retryable;
-            r.message = "status completed without video.url";
+            // Paid and finished, but nothing to fetch: held for an operator, not polled forever.
+            r.cls = outcome_class::bad_answer;
+            r.message = "aimlapi answered status 'completed' without video.url";
             return r;
         }
         r.state = remote_state::succeeded;
@@ -217,8 +219,12 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
         r.message = error_text(http_status, v);
         return r;
     }
-    r.state = remote_state::pending;  // queued, waiting, active, generating
-    return r;
+    if (r.status == "queued" || r.status == "generating" || r.status == "waiting" ||
+        r.status == "active") {
+        r.state = remote_state::pending;  // the schema's two, and the doc loops' two (§3.3)
+        return r;
+    }
+    return undocumented_status("aimlapi", std::move(r));
 }
 
 }  // namespace shotfarm::providers::aimlapi

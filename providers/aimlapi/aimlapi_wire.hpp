@@ -22,7 +22,8 @@ std::string submit_body(const submit_request& req);
 /// Maps a submit response onto a submit_result; the id is `generation_id`.
 submit_result parse_submit(unsigned http_status, std::string_view body);
 
-/// Maps a generation GET onto a poll_result (`status`, `video.url`, `error.message`).
+/// Maps a generation GET onto a poll_result (`status`, `video.url`, `error.message`). A status
+/// word AI/ML API does not document, or `completed` without a string video.url, is bad_answer.
 poll_result parse_poll(unsigned http_status, std::string_view body);
 
 /// The class of an HTTP error status for a submit that reached AI/ML API (403 = no credits).

@@ -1,9 +1,5 @@
 #include "providers/atlas/atlas_provider.hpp"
 
-#include <fstream>
-#include <iterator>
-#include <sstream>
-
 #include "net/http_client.hpp"
 #include "net/multipart.hpp"
 #include "providers/api_request.hpp"
@@ -22,18 +18,13 @@ atlas_provider::atlas_provider(account acct, net::http_client& http)
 }
 
 boost::asio::awaitable<upload_result> atlas_provider::upload_image(std::filesystem::path file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        co_return upload_result{outcome_class::rejected_input, {}, "cannot read " + file.string()};
+    // Read again, capped, typed by its bytes (a PNG called .jpg is still a PNG): the file may
+    // have changed since validation, and a refused one is never sent.
+    image_read image = read_image_file(file, false);
+    if (image.mime.empty()) {
+        co_return upload_result{outcome_class::rejected_input, {}, std::move(image.problem)};
     }
-    std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    // The type from the bytes, not the name (a PNG called .jpg is still a PNG).
-    const std::string type = sniff_image_mime(bytes, false);
-    if (type.empty()) {
-        co_return upload_result{
-            outcome_class::rejected_input, {}, file.string() + " is not a JPG or PNG"};
-    }
-    auto form = net::make_multipart_file("file", file.filename().string(), type, bytes);
+    auto form = net::make_multipart_file("file", file.filename().string(), image.mime, image.bytes);
     auto ex = co_await api_request(
         http_,
         acct_,
@@ -72,7 +63,7 @@ boost::asio::awaitable<poll_result> atlas_provider::poll(std::string provider_jo
         http_,
         acct_,
         http::verb::get,
-        "/api/v1/model/prediction/" + provider_job_id,
+        poll_path(provider_job_id),
         std::string(),
         std::string(),
         acct_.poll_timeout

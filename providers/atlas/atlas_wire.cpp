@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include "providers/answer_checks.hpp"
+#include "providers/provider_id.hpp"
+
 namespace shotfarm::providers::atlas {
 
 namespace json = boost::json;
@@ -55,6 +58,10 @@ std::string string_field(const json::object& o, std::string_view key) {
 }
 
 }  // namespace
+
+std::string poll_path(std::string_view provider_job_id) {
+    return "/api/v1/model/prediction/" + encode_path_segment(provider_job_id);
+}
 
 std::string submit_body(const submit_request& req) {
     json::object body;
@@ -149,8 +156,9 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
             r.video_url = string_field(*data, "output");  // some models answer a plain string
         }
         if (r.video_url.empty()) {
-            r.cls = outcome_class::retryable;
-            r.message = "status " + r.status + " without an output URL";
+            // Paid and finished, but nothing to fetch: held for an operator, not polled forever.
+            r.cls = outcome_class::bad_answer;
+            r.message = "atlas answered status '" + r.status + "' without an output URL";
             return r;
         }
         r.state = remote_state::succeeded;
@@ -181,8 +189,12 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
         r.cls = moderated ? outcome_class::rejected_input : outcome_class::retryable;
         return r;
     }
-    r.state = remote_state::pending;  // created, processing, queued, …
-    return r;
+    if (r.status == "created" || r.status == "processing") {
+        r.state = remote_state::pending;
+        return r;
+    }
+    // Not in Atlas's vocabulary (§1.6): guessing "pending" would poll a dead job forever.
+    return undocumented_status("atlas", std::move(r));
 }
 
 upload_result parse_upload(unsigned http_status, std::string_view body) {

@@ -9,13 +9,17 @@
 
 namespace shotfarm::providers::atlas {
 
+/// "/api/v1/model/prediction/<id, one percent-encoded segment>".
+std::string poll_path(std::string_view provider_job_id);
+
 /// The flat generateVideo body: {model, prompt, image?, duration?, ...extra}.
 std::string submit_body(const submit_request& req);
 
 /// Maps a generateVideo response (status + body) onto a submit_result.
 submit_result parse_submit(unsigned http_status, std::string_view body);
 
-/// Maps a prediction GET response onto a poll_result.
+/// Maps a prediction GET response onto a poll_result. A status word Atlas does not document, or
+/// a finished prediction without a string output URL, is bad_answer.
 poll_result parse_poll(unsigned http_status, std::string_view body);
 
 /// Maps an uploadMedia response onto an upload_result.

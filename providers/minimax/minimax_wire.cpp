@@ -6,7 +6,8 @@
 
 #include <boost/json.hpp>
 
-#include "providers/percent_encode.hpp"
+#include "providers/answer_checks.hpp"
+#include "providers/provider_id.hpp"
 
 namespace shotfarm::providers::minimax {
 
@@ -102,11 +103,11 @@ std::string lower(std::string s) {
 }  // namespace
 
 std::string query_path(std::string_view task_id) {
-    return "/v1/query/video_generation?task_id=" + percent_encode(task_id);
+    return "/v1/query/video_generation?task_id=" + encode_path_segment(task_id);
 }
 
 std::string retrieve_path(std::string_view file_id) {
-    return "/v1/files/retrieve?file_id=" + percent_encode(file_id);
+    return "/v1/files/retrieve?file_id=" + encode_path_segment(file_id);
 }
 
 std::string submit_body(const submit_request& req) {
@@ -252,15 +253,22 @@ query_result parse_query(unsigned http_status, std::string_view body) {
     r.cls = outcome_class::ok;
     if (status == "success") {
         q.file_id = string_field(*o, "file_id");
-        if (q.file_id.empty()) {
-            r.cls = outcome_class::retryable;
-            r.message = "status Success without a file_id";
+        if (auto why = provider_id_problem(q.file_id)) {
+            // Paid and finished, but nothing we can retrieve: held for an operator.
+            r.cls = outcome_class::bad_answer;
+            r.message =
+                "minimax answered status '" + r.status + "' with an unusable file_id: " + *why;
+            q.file_id.clear();
             return q;
         }
         r.state = remote_state::succeeded;
         return q;
     }
-    r.state = remote_state::pending;  // Preparing, Queueing, Processing
+    if (status == "preparing" || status == "queueing" || status == "processing") {
+        r.state = remote_state::pending;
+        return q;
+    }
+    q.poll = undocumented_status("minimax", std::move(q.poll));
     return q;
 }
 
@@ -290,8 +298,8 @@ upload_result parse_retrieve(unsigned http_status, std::string_view body) {
         }
     }
     if (r.url.empty()) {
-        r.cls = outcome_class::retryable;
-        r.message = "files/retrieve answered without file.download_url";
+        r.cls = outcome_class::bad_answer;
+        r.message = "minimax files/retrieve answered without file.download_url";
     }
     return r;
 }

@@ -40,15 +40,16 @@ struct query_result {
 };
 
 /// Maps a query GET onto a query_result (statuses Preparing/Queueing/Processing pending,
-/// Success, Fail or Failed; any case).
+/// Success, Fail or Failed; any case). Any other word, or Success without a usable file_id
+/// (provider_id_problem), is bad_answer.
 query_result parse_query(unsigned http_status, std::string_view body);
 
 /// Maps a files/retrieve GET onto cls + `file.download_url` (in upload_result's shape: the
-/// url is the one to download).
+/// url is the one to download); an answer without a string download_url is bad_answer.
 upload_result parse_retrieve(unsigned http_status, std::string_view body);
 
-/// Combines a Success query with its retrieve: succeeded with the URL, or a retryable
-/// pending poll when the retrieve failed (the pipeline polls again, which retrieves again).
+/// Combines a Success query with its retrieve: succeeded with the URL, or a pending poll of the
+/// retrieve's class when it failed (retryable: the pipeline polls again, which retrieves again).
 poll_result finish_poll(query_result query, const upload_result& retrieved);
 
 }  // namespace shotfarm::providers::minimax

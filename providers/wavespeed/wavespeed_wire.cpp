@@ -4,6 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include "providers/answer_checks.hpp"
+#include "providers/provider_id.hpp"
+
 namespace shotfarm::providers::wavespeed {
 
 namespace json = boost::json;
@@ -73,7 +76,7 @@ std::string submit_path(std::string_view provider_model) {
 }
 
 std::string poll_path(std::string_view provider_job_id) {
-    return "/api/v3/predictions/" + std::string(provider_job_id) + "/result";
+    return "/api/v3/predictions/" + encode_path_segment(provider_job_id) + "/result";
 }
 
 std::string submit_body(const submit_request& req) {
@@ -174,8 +177,9 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
             r.video_url = outs->as_array()[0].as_string();
         }
         if (r.video_url.empty()) {
-            r.cls = outcome_class::retryable;
-            r.message = "status completed without an output URL";
+            // Paid and finished, but nothing to fetch: held for an operator, not polled forever.
+            r.cls = outcome_class::bad_answer;
+            r.message = "wavespeed answered status 'completed' without an output URL";
             return r;
         }
         r.state = remote_state::succeeded;
@@ -203,8 +207,11 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
         r.cls = moderated ? outcome_class::rejected_input : outcome_class::retryable;
         return r;
     }
-    r.state = remote_state::pending;  // created, processing (and "pending" in one doc page)
-    return r;
+    if (r.status == "created" || r.status == "processing" || r.status == "pending") {
+        r.state = remote_state::pending;  // "pending" is on one doc page (§2.4)
+        return r;
+    }
+    return undocumented_status("wavespeed", std::move(r));
 }
 
 }  // namespace shotfarm::providers::wavespeed

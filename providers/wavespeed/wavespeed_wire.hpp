@@ -12,7 +12,7 @@ namespace shotfarm::providers::wavespeed {
 /// "/api/v3/<provider_model>", e.g. "/api/v3/minimax/hailuo-02/fast".
 std::string submit_path(std::string_view provider_model);
 
-/// "/api/v3/predictions/<id>/result".
+/// "/api/v3/predictions/<id, one percent-encoded segment>/result".
 std::string poll_path(std::string_view provider_job_id);
 
 /// The flat body: {prompt?, image?, duration?, ...extra}. No model field: it is in the path.
@@ -21,7 +21,8 @@ std::string submit_body(const submit_request& req);
 /// Maps a submit response (status + body) onto a submit_result; the id is `data.id`.
 submit_result parse_submit(unsigned http_status, std::string_view body);
 
-/// Maps a result GET onto a poll_result (`data.status`, `data.outputs[0]`, `data.error`).
+/// Maps a result GET onto a poll_result (`data.status`, `data.outputs[0]`, `data.error`). A status
+/// word WaveSpeed does not document, or `completed` without a string output URL, is bad_answer.
 poll_result parse_poll(unsigned http_status, std::string_view body);
 
 /// The class of an HTTP error status (or envelope `code`) for a submit that reached WaveSpeed.

@@ -2,9 +2,13 @@
 // send (method, path, query, auth, body) and how they chain them (MiniMax query → retrieve).
 // A scripted net::http_server plays the provider; the wire mapping itself is in *_wire_test.
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -14,6 +18,7 @@
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "providers/image_limits.hpp"
 #include "providers/provider.hpp"
 #include "tests/support/run_coro.hpp"
 
@@ -262,6 +267,194 @@ TEST_F(AdapterHttp, RefusedConnectionBeforeSendingIsRetryable) {
         auto polled = shotfarm::testing::run_coro(ioc_, p->poll("x"));
         EXPECT_EQ(polled.cls, outcome_class::retryable) << name;
     }
+}
+
+// --- Hostile answers (issue 11): ids stay data, words stay bounded, nothing is sent that
+// should not be. The provider here is a scripted loopback server, the client the real one.
+
+const std::string climbing_id = "../../../admin/delete?x=1";
+
+TEST_F(AdapterHttp, ProviderIdThatClimbsIsOneEncodedSegmentForEveryAdapter) {
+    const std::pair<const char*, const char*> expected[] = {
+        {"atlas", "/api/v1/model/prediction/..%2F..%2F..%2Fadmin%2Fdelete%3Fx%3D1"},
+        {"wavespeed", "/api/v3/predictions/..%2F..%2F..%2Fadmin%2Fdelete%3Fx%3D1/result"},
+        {"aimlapi", "/v2/video/generations?generation_id=..%2F..%2F..%2Fadmin%2Fdelete%3Fx%3D1"},
+        {"minimax", "/v1/query/video_generation?task_id=..%2F..%2F..%2Fadmin%2Fdelete%3Fx%3D1"},
+    };
+    for (const auto& [name, target] : expected) {
+        SetUp();  // a fresh server and script per adapter
+        auto p = make(name);
+        answer(404, "{}");
+        auto polled = run(p->poll(climbing_id));
+        ASSERT_EQ(script_->seen.size(), 1u) << name;
+        EXPECT_EQ(script_->seen[0].target, target) << name;
+        EXPECT_EQ(polled.cls, outcome_class::ok) << name << ": " << polled.message;
+        EXPECT_EQ(polled.state, remote_state::not_found) << name;
+    }
+}
+
+TEST_F(AdapterHttp, ProviderMinimaxFileIdThatClimbsIsOneEncodedQueryValue) {
+    auto p = make("minimax");
+    answer(
+        200,
+        R"({"task_id":"t1","status":"Success","file_id":"../../../admin/delete?x=1","base_resp":{"status_code":0}})"
+    );
+    answer(
+        200,
+        R"({"file":{"download_url":"https://cdn.minimax/out.mp4"},"base_resp":{"status_code":0}})"
+    );
+    auto polled = run(p->poll("t1"));
+    EXPECT_EQ(polled.cls, outcome_class::ok) << polled.message;
+    ASSERT_EQ(script_->seen.size(), 2u);
+    EXPECT_EQ(
+        script_->seen[1].target, "/v1/files/retrieve?file_id=..%2F..%2F..%2Fadmin%2Fdelete%3Fx%3D1"
+    );
+}
+
+// An accepted submit's id as each provider would carry it.
+std::string accepted_with_id(const std::string& provider, const std::string& json_id) {
+    if (provider == "atlas") {
+        return R"({"code":200,"data":{"id":")" + json_id + R"(","status":"created"}})";
+    }
+    if (provider == "wavespeed") {
+        return R"({"code":200,"message":"success","data":{"id":")" + json_id + R"("}})";
+    }
+    if (provider == "aimlapi") {
+        return R"({"generation_id":")" + json_id + R"(","status":"queued"})";
+    }
+    return R"({"task_id":")" + json_id +
+           R"(","base_resp":{"status_code":0,"status_msg":"success"}})";
+}
+
+TEST_F(AdapterHttp, ProviderSubmitWithUnusableIdIsABadAnswerForEveryAdapter) {
+    for (const std::string name : {"atlas", "wavespeed", "aimlapi", "minimax"}) {
+        for (const std::string& id : {std::string(300, 'a'), std::string("pred\\n\\u001b[0m")}) {
+            SetUp();
+            auto p = make(name);
+            answer(200, accepted_with_id(name, id));
+            auto sub = run(p->submit(sample_request("minimax/hailuo-02/fast")));
+            EXPECT_EQ(sub.cls, outcome_class::bad_answer) << name << ": " << sub.message;
+            EXPECT_TRUE(sub.provider_job_id.empty()) << name;
+            EXPECT_TRUE(sub.message.starts_with(name + " returned an unusable job id: "))
+                << sub.message;
+            EXPECT_EQ(sub.message.find('\n'), std::string::npos) << sub.message;
+            EXPECT_EQ(sub.message.find('\x1b'), std::string::npos) << sub.message;
+            EXPECT_LT(sub.message.size(), 300u) << "the id is shown cut short";
+        }
+    }
+}
+
+TEST_F(AdapterHttp, ProviderPollOfAnUnusableIdSendsNothing) {
+    for (const std::string name : {"atlas", "wavespeed", "aimlapi", "minimax"}) {
+        SetUp();
+        auto p = make(name);
+        for (const std::string& id : {std::string(257, 'x'), std::string("a\rb"), std::string()}) {
+            auto polled = run(p->poll(id));
+            EXPECT_EQ(polled.cls, outcome_class::bad_answer) << name;
+            EXPECT_NE(polled.message.find("not polled"), std::string::npos) << polled.message;
+        }
+        EXPECT_TRUE(script_->seen.empty()) << name << " sent a request for an unusable id";
+    }
+}
+
+TEST_F(AdapterHttp, ProviderErrorOfOneMebibyteIsCutToFourKibibytes) {
+    std::string words(1u << 20, 'e');
+    words.replace(10, 6, "\\u0001");  // a control character, JSON-escaped
+    const std::string bodies[] = {
+        R"({"code":400,"msg":")" + words + R"(","data":null})",
+        R"({"code":400,"message":")" + words + R"("})",
+        R"({"message":")" + words + R"(","statusCode":400})",
+        R"({"base_resp":{"status_code":2013,"status_msg":")" + words + R"("}})",
+    };
+    int i = 0;
+    for (const std::string name : {"atlas", "wavespeed", "aimlapi", "minimax"}) {
+        SetUp();
+        auto p = make(name);
+        const auto& body = bodies[i++];
+        answer(name == "minimax" ? 200 : 400, body);
+        auto sub = run(p->submit(sample_request("minimax/hailuo-02/fast")));
+        EXPECT_EQ(sub.cls, outcome_class::rejected_input) << name;
+        EXPECT_LE(sub.message.size(), 4096u) << name;
+        EXPECT_NE(sub.message.find("(truncated, "), std::string::npos) << name;
+        EXPECT_EQ(sub.message.find('\x01'), std::string::npos) << name;
+
+        SetUp();
+        p = make(name);
+        answer(name == "minimax" ? 200 : 403, body);  // a poll's error words, the same way
+        auto polled = run(p->poll("job-1"));
+        EXPECT_LE(polled.message.size(), 4096u) << name;
+    }
+}
+
+TEST_F(AdapterHttp, ProviderKeyIsNeverEchoedInAMessage) {
+    auto p = make("aimlapi");
+    answer(401, R"({"message":"Invalid key sk-test. Check sk-test and retry","statusCode":401})");
+    auto sub = run(p->submit(sample_request("minimax/hailuo-2.3")));
+    EXPECT_EQ(sub.cls, outcome_class::account_problem);
+    EXPECT_EQ(sub.message.find("sk-test"), std::string::npos) << sub.message;
+}
+
+TEST_F(AdapterHttp, ProviderSucceededWithAnUnusableUrlIsABadAnswer) {
+    auto p = make("atlas");
+    answer(200, R"({"data":{"status":"completed","outputs":["https://cdn/x.mp4\r\nX: 1"]}})");
+    auto polled = run(p->poll("pred_1"));
+    EXPECT_EQ(polled.cls, outcome_class::bad_answer) << polled.message;
+    EXPECT_EQ(polled.state, remote_state::pending);
+    EXPECT_TRUE(polled.video_url.empty());
+}
+
+class AtlasUploadRecheck : public AdapterHttp {
+protected:
+    std::filesystem::path file(const std::string& name, const std::string& bytes) {
+        const auto dir = std::filesystem::temp_directory_path() /
+                         ("shotfarm-upload-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        dirs_.push_back(dir);
+        std::ofstream(dir / name, std::ios::binary) << bytes;
+        return dir / name;
+    }
+    void TearDown() override {
+        for (const auto& d : dirs_) {
+            std::filesystem::remove_all(d);
+        }
+    }
+    std::vector<std::filesystem::path> dirs_;
+};
+
+TEST_F(AtlasUploadRecheck, ProviderUploadsAValidImage) {
+    auto p = make("atlas");
+    answer(200, R"({"code":200,"data":{"download_url":"https://atlas-img.example/a.png"}})");
+    auto up = run(p->upload_image(file("a.png", std::string("\x89PNG\r\n\x1a\n....", 12))));
+    EXPECT_EQ(up.cls, outcome_class::ok) << up.message;
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(script_->seen[0].target, "/api/v1/model/uploadMedia");
+}
+
+TEST_F(AtlasUploadRecheck, ProviderRefusesAFileChangedSinceValidationAndSendsNothing) {
+    auto p = make("atlas");
+    // Validated as a PNG, then overwritten with text.
+    auto changed = run(p->upload_image(file("frame.png", "now a text file")));
+    EXPECT_EQ(changed.cls, outcome_class::rejected_input);
+    EXPECT_TRUE(changed.message.starts_with("changed since validation: ")) << changed.message;
+
+    // Grown past the cap (sparse: no 20 MB written).
+    auto big = file("big.png", std::string("\x89PNG\r\n\x1a\n", 8));
+    std::filesystem::resize_file(big, max_image_bytes + 1);
+    auto grown = run(p->upload_image(big));
+    EXPECT_EQ(grown.cls, outcome_class::rejected_input);
+    EXPECT_NE(grown.message.find("20 MB"), std::string::npos) << grown.message;
+
+    // Replaced by a FIFO: refused at once, not read (which would block the event loop).
+    auto fifo = file("fifo.png", "");
+    std::filesystem::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto pipe = run(p->upload_image(fifo));
+    EXPECT_EQ(pipe.cls, outcome_class::rejected_input);
+    EXPECT_NE(pipe.message.find("not a regular file"), std::string::npos) << pipe.message;
+
+    auto gone = run(p->upload_image(fifo.parent_path() / "deleted.png"));
+    EXPECT_EQ(gone.cls, outcome_class::rejected_input);
+    EXPECT_TRUE(script_->seen.empty()) << "a refused image is never sent";
 }
 
 }  // namespace

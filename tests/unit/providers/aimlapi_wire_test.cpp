@@ -4,7 +4,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "providers/percent_encode.hpp"
+#include "providers/provider_id.hpp"
 
 namespace shotfarm::providers::aimlapi {
 namespace {
@@ -45,8 +45,8 @@ TEST(AimlapiWire, GenerationIdsArePercentEncodedInThePoll) {
         poll_path("349865017168125:minimax/hailuo-2.3"),
         "/v2/video/generations?generation_id=349865017168125%3Aminimax%2Fhailuo-2.3"
     );
-    EXPECT_EQ(percent_encode("a b&c=d?e#f+g~h_i.j-k"), "a%20b%26c%3Dd%3Fe%23f%2Bg~h_i.j-k");
-    EXPECT_EQ(percent_encode("\xc3\xa9"), "%C3%A9");
+    EXPECT_EQ(encode_path_segment("a b&c=d?e#f+g~h_i.j-k"), "a%20b%26c%3Dd%3Fe%23f%2Bg~h_i.j-k");
+    EXPECT_EQ(encode_path_segment("\xc3\xa9"), "%C3%A9");
 }
 
 TEST(AimlapiWire, AcceptedSubmitReadsGenerationId) {
@@ -118,7 +118,7 @@ TEST(AimlapiWire, PollStatuses) {
     EXPECT_EQ(done.video_url, "https://cdn.aimlapi.com/generations/x.mp4?Expires=1");
 
     auto no_url = parse_poll(200, R"({"id":"g","status":"completed","video":{}})");
-    EXPECT_EQ(no_url.cls, outcome_class::retryable);
+    EXPECT_EQ(no_url.cls, outcome_class::bad_answer) << "paid and done, nothing to fetch: held";
     EXPECT_NE(no_url.state, remote_state::succeeded);
 }
 

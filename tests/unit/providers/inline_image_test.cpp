@@ -84,7 +84,7 @@ TEST_F(InlineImage, RefusesWhatCannotBeSent) {
         std::ofstream out(big, std::ios::binary);
         out << png_magic;
     }
-    std::filesystem::resize_file(big, max_inline_image_bytes + 1);
+    std::filesystem::resize_file(big, max_image_bytes + 1);
     auto r = inline_image(big, true);
     EXPECT_EQ(r.cls, outcome_class::rejected_input);
     EXPECT_NE(r.message.find("20 MB"), std::string::npos);

@@ -121,7 +121,8 @@ TEST(MinimaxWire, QueryStatuses) {
     EXPECT_TRUE(ok.poll.video_url.empty()) << "the URL comes from files/retrieve";
 
     auto no_file = parse_query(200, R"({"status":"Success","base_resp":{"status_code":0}})");
-    EXPECT_EQ(no_file.poll.cls, outcome_class::retryable);
+    EXPECT_EQ(no_file.poll.cls, outcome_class::bad_answer);
+    EXPECT_NE(no_file.poll.state, remote_state::succeeded) << "nothing to retrieve";
 }
 
 TEST(MinimaxWire, FailAndFailedAreBothTerminal) {
@@ -173,7 +174,7 @@ TEST(MinimaxWire, RetrieveGivesTheDownloadUrl) {
 
     EXPECT_EQ(
         parse_retrieve(200, R"({"file":{},"base_resp":{"status_code":0}})").cls,
-        outcome_class::retryable
+        outcome_class::bad_answer
     );
     EXPECT_EQ(parse_retrieve(200, with_code(1004, "no")).cls, outcome_class::account_problem);
     EXPECT_EQ(parse_retrieve(200, with_code(2013, "bad file id")).cls, outcome_class::retryable);

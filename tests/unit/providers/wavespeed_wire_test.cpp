@@ -99,7 +99,7 @@ TEST(WavespeedWire, PollStatuses) {
     EXPECT_EQ(done.video_url, "https://cdn.wavespeed.ai/out.mp4");
 
     auto empty = parse_poll(200, R"({"code":200,"data":{"status":"completed","outputs":[]}})");
-    EXPECT_EQ(empty.cls, outcome_class::retryable) << "completed without a URL: read again";
+    EXPECT_EQ(empty.cls, outcome_class::bad_answer) << "completed without a URL: held";
     EXPECT_NE(empty.state, remote_state::succeeded);
 }
 
