@@ -23,7 +23,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/system/errc.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -43,57 +45,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::uint32_t max_header_bytes = 64 * 1024;
 constexpr std::size_t download_chunk_bytes = 64 * 1024;
 
-// Where the exchange connects and what it asks for, taken apart from the URL once.
-struct target {
-    bool tls = false;
-    std::string host;         // for DNS and certificate checks: no brackets, percent-decoded
-    std::string port;         // explicit or the scheme's default
-    std::string host_header;  // authority as written (brackets kept), port only if explicit
-    std::string path;         // origin-form: path + query, never the fragment
-    std::string display;      // "host:port" for error messages
-};
-
-// Never echoes the URL: presigned URLs carry credentials in the query.
-target parse_target(std::string_view url) {
-    auto parsed = boost::urls::parse_absolute_uri(url);
-    if (!parsed) {
-        throw std::invalid_argument("malformed URL: " + parsed.error().message());
-    }
-    const boost::urls::url_view u = *parsed;
-    target t;
-    if (u.scheme_id() == boost::urls::scheme::https) {
-        t.tls = true;
-    } else if (u.scheme_id() != boost::urls::scheme::http) {
-        throw std::invalid_argument("URL scheme must be http or https");
-    }
-    if (!u.has_authority() || u.encoded_host().empty()) {
-        throw std::invalid_argument("URL has no host");
-    }
-    if (u.has_userinfo()) {
-        throw std::invalid_argument("URL must not contain user-info");
-    }
-    t.host = u.host_address();
-    const bool explicit_port = u.has_port() && !u.port().empty();
-    if (explicit_port) {
-        const std::string_view p = u.port();
-        unsigned value = 0;
-        const auto r = std::from_chars(p.data(), p.data() + p.size(), value);
-        if (r.ec != std::errc{} || r.ptr != p.data() + p.size() || value == 0 || value > 65535) {
-            throw std::invalid_argument("URL port is invalid");
-        }
-    }
-    t.port = explicit_port ? std::string(u.port()) : (t.tls ? "443" : "80");
-    t.host_header = std::string(u.encoded_host());
-    if (explicit_port) {
-        t.host_header += ":" + t.port;
-    }
-    t.path = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
-    if (u.has_query()) {
-        t.path += "?" + std::string(u.encoded_query());
-    }
-    t.display = std::string(u.encoded_host()) + ":" + t.port;
-    return t;
-}
+using target = url_target;
 
 bool valid_header_name(std::string_view name) {
     if (name.empty()) {
@@ -143,16 +95,24 @@ struct transport_state {
     bool request_sent = false;
     std::string stage;
     std::string detail;
+    std::optional<std::string> refused;  // the url_policy's reason
 
     void fail(error_code e, std::string_view at) {
         ec = e;
         stage = at;
+    }
+    void refuse(std::string why) {
+        fail(make_error_code(boost::system::errc::permission_denied), "url policy");
+        refused = std::move(why);
     }
 };
 
 std::string describe(const transport_state& st, const std::string& host) {
     if (!st.ec) {
         return {};
+    }
+    if (st.refused) {
+        return "download refused by the URL policy: " + *st.refused;
     }
     std::string msg = st.stage + " (" + host + ") failed: ";
     msg += st.ec == beast::error::timeout ? std::string("timed out") : st.ec.message();
@@ -184,10 +144,46 @@ asio::awaitable<tcp::resolver::results_type> resolve(
     co_return results;
 }
 
-asio::awaitable<bool> open_tcp(
-    beast::tcp_stream& stream, const target& t, clock_type::time_point deadline, transport_state& st
+// The resolver's answer, less the addresses the policy refuses. The connection is made to this
+// list, so the address checked is the address used: no second DNS answer.
+std::vector<tcp::endpoint> allowed_endpoints(
+    const tcp::resolver::results_type& results,
+    const target& t,
+    const url_policy* policy,
+    transport_state& st
 ) {
-    const auto endpoints = co_await resolve(t, deadline, st);
+    std::vector<tcp::endpoint> endpoints;
+    std::optional<std::string> first_refusal;
+    for (const auto& entry : results) {
+        const tcp::endpoint ep = entry.endpoint();
+        if (policy != nullptr) {
+            if (auto why = policy->check_address(t.org, ep.address())) {
+                if (!first_refusal) {
+                    first_refusal = std::move(why);
+                }
+                continue;
+            }
+        }
+        endpoints.push_back(ep);
+    }
+    if (endpoints.empty() && first_refusal) {
+        st.refuse(std::move(*first_refusal));
+    }
+    return endpoints;
+}
+
+asio::awaitable<bool> open_tcp(
+    beast::tcp_stream& stream,
+    const target& t,
+    clock_type::time_point deadline,
+    transport_state& st,
+    const url_policy* policy
+) {
+    const auto results = co_await resolve(t, deadline, st);
+    if (st.ec) {
+        co_return false;
+    }
+    const auto endpoints = allowed_endpoints(results, t, policy, st);
     if (st.ec) {
         co_return false;
     }
@@ -248,10 +244,15 @@ asio::awaitable<bool> handshake(
 // length-delimited, and an EOF-delimited body over TLS without close_notify is an error).
 template <class Fn>
 asio::awaitable<void> with_connection(
-    ssl::context* tls, const target& t, clock_type::time_point deadline, transport_state& st, Fn fn
+    ssl::context* tls,
+    const target& t,
+    clock_type::time_point deadline,
+    transport_state& st,
+    const url_policy* policy,
+    Fn fn
 ) {
     beast::tcp_stream tcp_stream(co_await asio::this_coro::executor);
-    if (!co_await open_tcp(tcp_stream, t, deadline, st)) {
+    if (!co_await open_tcp(tcp_stream, t, deadline, st, policy)) {
         co_return;
     }
     if (!t.tls) {
@@ -318,6 +319,40 @@ asio::awaitable<void> send_over(
     out.body = std::move(res.body());
 }
 
+bool is_redirect(unsigned status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// A Location (absolute, or relative to the URL it came from) as an absolute URL without a
+// fragment; nullopt if it is not a URI reference.
+std::optional<std::string> resolve_location(std::string_view current, std::string_view location) {
+    auto base = boost::urls::parse_uri(current);
+    auto ref = boost::urls::parse_uri_reference(location);
+    if (!base || !ref) {
+        return std::nullopt;
+    }
+    boost::urls::url next;
+    if (!boost::urls::resolve(*base, *ref, next)) {
+        return std::nullopt;
+    }
+    next.remove_fragment();
+    return std::string(next.buffer());
+}
+
+// What a redirect hop sends besides Host: only the caller's User-Agent. Authorization, cookies
+// and the rest stay with the origin they were meant for.
+std::vector<std::pair<std::string, std::string>> redirect_headers(
+    const std::vector<std::pair<std::string, std::string>>& headers
+) {
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (const auto& h : headers) {
+        if (beast::iequals(h.first, "User-Agent")) {
+            kept.push_back(h);
+        }
+    }
+    return kept;
+}
+
 template <class Stream>
 asio::awaitable<void> download_over(
     Stream& stream,
@@ -327,7 +362,8 @@ asio::awaitable<void> download_over(
     clock_type::time_point deadline,
     transport_state& st,
     download_result& out,
-    bool& dest_opened
+    bool& dest_opened,
+    std::optional<std::string>* redirect_to  // null: redirects are not followed
 ) {
     if (!co_await write_request(stream, msg, deadline, st)) {
         co_return;
@@ -344,6 +380,13 @@ asio::awaitable<void> download_over(
         }
     }
     out.status = parser.get().result_int();
+    if (redirect_to != nullptr && is_redirect(out.status)) {
+        const auto location = parser.get()[http::field::location];
+        if (!location.empty()) {
+            *redirect_to = std::string(location);
+            co_return;
+        }
+    }
     if (out.status / 100 != 2) {
         co_return;
     }
@@ -391,7 +434,7 @@ std::optional<std::string> http_response::header(std::string_view name) const {
 }
 
 std::string exchange_result::error_message() const {
-    transport_state st{ec, request_sent, stage, detail};
+    transport_state st{ec, request_sent, stage, detail, std::nullopt};
     return describe(st, host);
 }
 
@@ -417,7 +460,7 @@ asio::awaitable<exchange_result> http_client::send(http_request req) {
     const auto deadline = clock_type::now() + req.timeout;
     transport_state st;
     http_response response;
-    co_await with_connection(tls_.get(), t, deadline, st, [&](auto& stream) {
+    co_await with_connection(tls_.get(), t, deadline, st, nullptr, [&](auto& stream) {
         return send_over(stream, msg, req.max_response_bytes, deadline, st, response);
     });
     exchange_result result;
@@ -433,21 +476,58 @@ asio::awaitable<exchange_result> http_client::send(http_request req) {
 }
 
 asio::awaitable<download_result> http_client::download(
-    http_request req, std::filesystem::path dest, std::uint64_t max_bytes
+    http_request req,
+    std::filesystem::path dest,
+    std::uint64_t max_bytes,
+    const url_policy* policy,
+    int max_redirects
 ) {
-    const target t = parse_target(req.url);
-    req.body.clear();
-    auto msg = build_request(req, t, opts_.user_agent);
     const auto deadline = clock_type::now() + req.timeout;
+    req.body.clear();
     transport_state st;
     download_result result;
     bool dest_opened = false;
-    co_await with_connection(tls_.get(), t, deadline, st, [&](auto& stream) {
-        return download_over(stream, msg, dest, max_bytes, deadline, st, result, dest_opened);
-    });
+    std::string display;
+    for (;;) {
+        if (policy != nullptr) {
+            if (auto why = policy->check_url(req.url)) {
+                st.refuse(std::move(*why));
+                break;
+            }
+        }
+        const target t = parse_target(req.url);  // without a policy: throws on a bad URL
+        display = t.display;
+        auto msg = build_request(req, t, opts_.user_agent);
+        std::optional<std::string> location;
+        auto* redirect_to = policy != nullptr ? &location : nullptr;
+        co_await with_connection(tls_.get(), t, deadline, st, policy, [&](auto& stream) {
+            return download_over(
+                stream, msg, dest, max_bytes, deadline, st, result, dest_opened, redirect_to
+            );
+        });
+        if (st.ec || !location) {
+            break;
+        }
+        if (result.redirects >= max_redirects) {
+            st.refuse(
+                "too many redirects (more than " + std::to_string(max_redirects) + ") at " +
+                t.org.text()
+            );
+            break;
+        }
+        auto next = resolve_location(req.url, *location);
+        if (!next) {
+            st.refuse("a redirect from " + t.org.text() + " has an unusable Location");
+            break;
+        }
+        ++result.redirects;
+        req.url = std::move(*next);
+        req.headers = redirect_headers(req.headers);
+    }
     result.ec = st.ec;
     result.request_sent = st.request_sent;
-    result.error_message = describe(st, t.display);
+    result.refused = st.refused.has_value();
+    result.error_message = describe(st, display);
     if (st.ec && dest_opened) {
         result.error_message +=
             "; partial file left with " + std::to_string(result.bytes) + " bytes";

@@ -18,6 +18,8 @@
 #include <boost/beast/http/verb.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "net/url_policy.hpp"
+
 namespace shotfarm::net {
 
 struct http_request {
@@ -51,12 +53,18 @@ struct exchange_result {
 };
 
 struct download_result {
-    boost::system::error_code
-        ec;                     // transport failure or size cap exceeded (http::error::body_limit)
-    unsigned status = 0;        // HTTP status; body written to dest only for 2xx
-    std::uint64_t bytes = 0;    // bytes written to dest (a partial file stays on failure)
-    bool request_sent = false;  // as in exchange_result
-    std::string error_message;  // empty when !ec
+    boost::system::error_code ec;  // transport failure, size cap exceeded
+                                   // (http::error::body_limit), or refused (errc::
+                                   // permission_denied, see `refused`)
+    unsigned status = 0;           // last HTTP status received; body in dest only for 2xx
+    std::uint64_t bytes = 0;       // bytes written to dest (a partial file stays on failure)
+    bool request_sent = false;     // as in exchange_result (any hop)
+    std::string error_message;     // empty when !ec; never the URL path or query
+    // The url_policy refused the URL, every resolved address, or a redirect hop (or there were
+    // more than max_redirects hops): a fact about the answer, not a transport fault — never
+    // retry. ec is set too, error_message gives the reason.
+    bool refused = false;
+    int redirects = 0;  // redirects taken (a hop the policy then refused counts)
 };
 
 struct client_options {
@@ -87,8 +95,21 @@ public:
     // once, before dest is touched). Non-2xx: status set, dest not touched, no ec. On failure
     // after dest was opened the partial file is left in place and `bytes` says how much it
     // holds: the caller deletes it (write to a temp name, rename when complete).
+    //
+    // With a `policy` (the URL is hostile input): check_url() before anything, never a throw
+    // for a bad URL; the resolved addresses are filtered by check_address() and the connection
+    // goes only to those that passed (no second DNS answer). 301/302/303/307/308 with a
+    // Location are followed up to `max_redirects` hops, each checked again; a hop carries no
+    // request header but User-Agent (credentials never reach the next host). One deadline
+    // (req.timeout) covers all hops. Refusals set `refused`.
+    // Without a policy: the URL is trusted, redirects are not followed (a 3xx is a non-2xx
+    // status), a malformed URL throws std::invalid_argument.
     boost::asio::awaitable<download_result> download(
-        http_request req, std::filesystem::path dest, std::uint64_t max_bytes
+        http_request req,
+        std::filesystem::path dest,
+        std::uint64_t max_bytes,
+        const url_policy* policy = nullptr,
+        int max_redirects = 3
     );
 
 private:

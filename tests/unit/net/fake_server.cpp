@@ -168,10 +168,12 @@ std::string recorded_request::header(const std::string& name) const {
     return {};
 }
 
-fake_server::fake_server(handler h, std::shared_ptr<asio::ssl::context> tls)
+fake_server::fake_server(
+    handler h, std::shared_ptr<asio::ssl::context> tls, const std::string& address
+)
     : handler_(std::move(h)),
       tls_(std::move(tls)),
-      acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+      acceptor_(ioc_, tcp::endpoint(asio::ip::make_address(address), 0)) {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(ioc_, access::accept_loop(*this), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });

@@ -1,6 +1,6 @@
-// An in-process HTTP(S) server on 127.0.0.1:0 for client edge cases: answers through a handler,
-// or misbehaves on purpose (silent, never answers, resets mid-response). Runs its own
-// io_context on a background thread; records every request it reads.
+// An in-process HTTP(S) server on 127.0.0.1:0 (or another loopback address) for client edge cases:
+// answers through a handler, or misbehaves on purpose (silent, never answers, resets mid-response).
+// Runs its own io_context on a background thread; records every request it reads.
 #pragma once
 
 #include <atomic>
@@ -44,8 +44,13 @@ public:
     using response_type = boost::beast::http::response<boost::beast::http::string_body>;
     using handler = std::function<response_type(const request_type&)>;
 
-    // `tls`: serve HTTPS with this context (certificate loaded), else plain HTTP.
-    explicit fake_server(handler h, std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+    // `tls`: serve HTTPS with this context (certificate loaded), else plain HTTP. `address`:
+    // where to listen (any 127.0.0.0/8 address works on Linux), on a free port.
+    explicit fake_server(
+        handler h,
+        std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+        const std::string& address = "127.0.0.1"
+    );
     ~fake_server();
     fake_server(const fake_server&) = delete;
     fake_server& operator=(const fake_server&) = delete;
@@ -53,7 +58,7 @@ public:
     void set_behaviour(fake_behaviour b) { behaviour_ = b; }
     std::uint16_t port() const { return port_; }
     std::vector<recorded_request> requests() const;
-    std::size_t connections() const { return connections_; }
+    std::size_t connections() const { return connections_; }  // accepted so far
 
     struct access;  // for the session code in the .cpp
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -420,6 +421,284 @@ TEST(http_client, download_reset_mid_body_is_error) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Downloads under the URL policy: the URL is hostile input (a provider's answer)
+
+download_result download_checked(
+    http_request req,
+    std::filesystem::path dest,
+    url_policy policy,
+    int max_redirects = 3,
+    client_options opts = {}
+) {
+    return run_coro(
+        [](http_request r, std::filesystem::path d, url_policy p, int n, client_options o
+        ) -> asio::awaitable<download_result> {
+            auto ex = co_await asio::this_coro::executor;
+            http_client client(ex, std::move(o));
+            co_return co_await client.download(std::move(r), std::move(d), 1u << 20, &p, n);
+        }(std::move(req), std::move(dest), std::move(policy), max_redirects, std::move(opts))
+    );
+}
+
+std::string origin_of(const fake_server& s, const std::string& host = "127.0.0.1") {
+    return "http://" + host + ":" + std::to_string(s.port());
+}
+
+fake_server::handler payload_handler(std::string payload) {
+    return [payload](const fake_server::request_type&) {
+        return make_response(http::status::ok, payload, {{"Content-Type", "video/mp4"}});
+    };
+}
+
+// A refusal: flagged, an error, nothing sent, dest untouched, no secret in the message.
+void expect_refused(
+    const download_result& r, const std::filesystem::path& dest, std::string_view reason_part
+) {
+    EXPECT_TRUE(r.refused);
+    EXPECT_TRUE(r.ec);
+    EXPECT_FALSE(std::filesystem::exists(dest));
+    EXPECT_NE(r.error_message.find(reason_part), std::string::npos) << r.error_message;
+    EXPECT_EQ(r.error_message.find("canary"), std::string::npos) << r.error_message;
+}
+
+TEST(http_client_policy, untrusted_loopback_is_refused_without_a_connection) {
+    fake_server target(payload_handler("secret metrics"));
+    fake_server base(payload_handler("unused"));
+    const url_policy policy(origin_of(base) + "/api", {});
+    temp_dir dir;
+    const auto dest = dir.path() / "v.mp4";
+    http_request req;
+    // Plain http on a loopback port the account does not own: refused before DNS.
+    req.url = url(target, "127.0.0.1", "/metrics?canary=1");
+    auto r = download_checked(req, dest, policy);
+    expect_refused(r, dest, "plain http to " + origin_of(target));
+    EXPECT_FALSE(r.request_sent);
+    // https to the same place: refused on the resolved address.
+    req.url = "https://127.0.0.1:" + std::to_string(target.port()) + "/canary-path";
+    r = download_checked(req, dest, policy);
+    expect_refused(r, dest, "resolves to 127.0.0.1");
+    EXPECT_FALSE(r.request_sent);
+    EXPECT_EQ(target.connections(), 0u);
+    EXPECT_EQ(base.connections(), 0u);
+}
+
+TEST(http_client_policy, unusable_urls_are_refused_not_thrown) {
+    temp_dir dir;
+    const auto dest = dir.path() / "v.mp4";
+    for (const char* bad : {
+             "ftp://cdn.example.com/canary-path",
+             "https://user:canary@cdn.example.com/v.mp4",
+             "not a URL canary",
+             "https://cdn.example.com:99999/canary-path",
+         }) {
+        http_request req;
+        req.url = bad;
+        const auto r = download_checked(req, dest, url_policy());
+        expect_refused(r, dest, "unusable URL");
+    }
+    http_request req;
+    req.url = "ftp://cdn.example.com/v.mp4";
+    EXPECT_THROW(download_one(req, dest, 1024), std::invalid_argument);  // no policy: a bug
+}
+
+TEST(http_client_policy, base_url_origin_and_download_hosts_are_fetched) {
+    const std::string payload = random_bytes(100 * 1024 + 3, 7);
+    fake_server base(payload_handler(payload));
+    fake_server cdn(payload_handler(payload));
+    const url_policy policy(origin_of(base) + "/api/v1", {origin_of(cdn) + "/"});
+    temp_dir dir;
+    http_request req;
+    req.url = url(base, "127.0.0.1", "/files/a.mp4");
+    auto r = download_checked(req, dir.path() / "a.mp4", policy);
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_FALSE(r.refused);
+    EXPECT_EQ(read_file(dir.path() / "a.mp4"), payload);
+    req.url = url(cdn, "127.0.0.1", "/b.mp4");
+    r = download_checked(req, dir.path() / "b.mp4", policy);
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_EQ(read_file(dir.path() / "b.mp4"), payload);
+}
+
+TEST(http_client_policy, host_name_is_checked_on_its_resolved_address) {
+    fake_server server(payload_handler("local"));
+    temp_dir dir;
+    const auto dest = dir.path() / "v.mp4";
+    http_request req;
+    // https passes the URL check; "localhost" resolves to loopback, so the address check refuses.
+    req.url = "https://localhost:" + std::to_string(server.port()) + "/v.mp4";
+    auto r = download_checked(req, dest, url_policy());
+    expect_refused(r, dest, "resolves to");
+    EXPECT_EQ(server.connections(), 0u);
+    // The same name as the account's base_url origin is trusted (the simulator's case).
+    req.url = "http://localhost:" + std::to_string(server.port()) + "/v.mp4";
+    r = download_checked(req, dest, url_policy(origin_of(server, "localhost"), {}));
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_EQ(read_file(dest), "local");
+    // ... and 127.0.0.1 is another origin than localhost, even on the same port.
+    req.url = url(server, "127.0.0.1", "/v.mp4");
+    std::filesystem::remove(dest);
+    r = download_checked(req, dest, url_policy(origin_of(server, "localhost"), {}));
+    expect_refused(r, dest, "plain http");
+}
+
+// /hop/N answers 302 → /hop/N-1 (alternating relative, absolute and the other statuses);
+// /hop/0 answers the payload.
+fake_server::handler redirect_chain_handler(const std::string& payload, std::uint16_t port) {
+    return [payload, port](const fake_server::request_type& req) {
+        const std::string t(req.target());
+        if (t.rfind("/hop/", 0) != 0) {
+            return make_response(http::status::not_found, "");
+        }
+        const int n = std::stoi(t.substr(5));
+        if (n == 0) {
+            return make_response(http::status::ok, payload);
+        }
+        const http::status statuses[] = {
+            http::status::found,
+            http::status::moved_permanently,
+            http::status::see_other,
+            http::status::temporary_redirect,
+            http::status::permanent_redirect,
+        };
+        const std::string next = "/hop/" + std::to_string(n - 1) + "?sig=canary#frag";
+        const std::string location =
+            n % 2 == 0 ? next : "http://127.0.0.1:" + std::to_string(port) + next;
+        return make_response(statuses[n % 5], "redirect body", {{"Location", location}});
+    };
+}
+
+TEST(http_client_policy, redirects_followed_up_to_the_limit) {
+    const std::string payload = random_bytes(50 * 1024, 3);
+    std::uint16_t port = 0;
+    fake_server server([&](const fake_server::request_type& r) {
+        return redirect_chain_handler(payload, port)(r);
+    });
+    port = server.port();
+    const url_policy policy(origin_of(server), {});
+    temp_dir dir;
+    const auto dest = dir.path() / "v.mp4";
+    http_request req;
+    req.url = url(server, "127.0.0.1", "/hop/3");
+    auto r = download_checked(req, dest, policy);
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.redirects, 3);
+    EXPECT_EQ(read_file(dest), payload);
+    const auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 4u);
+    EXPECT_EQ(reqs[3].target, "/hop/0?sig=canary");  // query kept, fragment dropped
+    EXPECT_EQ(server.connections(), 4u);             // one connection per hop
+
+    std::filesystem::remove(dest);
+    req.url = url(server, "127.0.0.1", "/hop/4");
+    r = download_checked(req, dest, policy);
+    expect_refused(r, dest, "too many redirects");
+    EXPECT_EQ(r.redirects, 3);
+    EXPECT_EQ(server.requests().size(), 4u + 4u);  // the 4th redirect is not followed
+
+    // The limit is the caller's.
+    req.url = url(server, "127.0.0.1", "/hop/1");
+    r = download_checked(req, dest, policy, 0);
+    expect_refused(r, dest, "too many redirects");
+}
+
+TEST(http_client_policy, redirect_to_a_refused_host_is_refused_before_connecting) {
+    fake_server other_address(payload_handler("not for you"), nullptr, "127.0.0.2");
+    fake_server other_port(payload_handler("not for you"));
+    std::string location;
+    fake_server base([&](const fake_server::request_type&) {
+        return make_response(http::status::found, "", {{"Location", location}});
+    });
+    const url_policy policy(origin_of(base), {});
+    temp_dir dir;
+    const auto dest = dir.path() / "v.mp4";
+    http_request req;
+    req.url = url(base, "127.0.0.1", "/start");
+    const std::pair<std::string, std::string> cases[] = {
+        {url(other_address, "127.0.0.2", "/canary-path?canary"), "plain http"},
+        {"https://127.0.0.2:" + std::to_string(other_address.port()) + "/canary", "resolves to"},
+        {url(other_port, "127.0.0.1", "/canary-path"), "plain http"},
+        {"ftp://127.0.0.1/canary", "unusable URL"},
+        {"http://[::1", "unusable Location"},
+    };
+    for (const auto& [to, reason] : cases) {
+        location = to;
+        const auto r = download_checked(req, dest, policy);
+        expect_refused(r, dest, reason);
+        EXPECT_EQ(r.status, 302u);
+        EXPECT_EQ(r.redirects, reason == "unusable Location" ? 0 : 1) << to;
+    }
+    EXPECT_EQ(other_address.connections(), 0u);
+    EXPECT_EQ(other_port.connections(), 0u);
+}
+
+TEST(http_client_policy, credentials_are_not_sent_on_a_redirect_hop) {
+    fake_server cdn(payload_handler("video"));
+    fake_server base([&](const fake_server::request_type&) {
+        return make_response(
+            http::status::temporary_redirect, "", {{"Location", url(cdn, "127.0.0.1", "/v.mp4")}}
+        );
+    });
+    const url_policy policy(origin_of(base), {origin_of(cdn)});
+    temp_dir dir;
+    http_request req;
+    req.url = url(base, "127.0.0.1", "/start");
+    req.headers = {
+        {"Authorization", "Bearer canary-key"},
+        {"Cookie", "session=canary"},
+        {"X-Api-Key", "canary-key"},
+        {"User-Agent", "shotfarm-test-agent"},
+    };
+    const auto r = download_checked(req, dir.path() / "v.mp4", policy);
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_EQ(r.redirects, 1);
+    // The first hop got what the caller gave (so the test would see a leak)...
+    ASSERT_EQ(base.requests().size(), 1u);
+    EXPECT_EQ(base.requests()[0].header("Authorization"), "Bearer canary-key");
+    // ... the download host gets none of it but the User-Agent, and its own Host.
+    const auto reqs = cdn.requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    for (const auto& [name, value] : reqs[0].headers) {
+        EXPECT_EQ(value.find("canary"), std::string::npos) << name;
+    }
+    EXPECT_FALSE(reqs[0].has_header("Authorization"));
+    EXPECT_FALSE(reqs[0].has_header("Cookie"));
+    EXPECT_EQ(reqs[0].header("User-Agent"), "shotfarm-test-agent");
+    EXPECT_EQ(reqs[0].header("Host"), "127.0.0.1:" + std::to_string(cdn.port()));
+}
+
+TEST(http_client_policy, without_a_policy_redirects_are_not_followed) {
+    fake_server cdn(payload_handler("video"));
+    fake_server base([&](const fake_server::request_type&) {
+        return make_response(http::status::found, "", {{"Location", url(cdn, "127.0.0.1", "/v")}});
+    });
+    temp_dir dir;
+    http_request req;
+    req.url = url(base, "127.0.0.1", "/start");
+    const auto r = download_one(req, dir.path() / "v.mp4", 1024);
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_EQ(r.status, 302u);
+    EXPECT_EQ(r.redirects, 0);
+    EXPECT_FALSE(r.refused);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "v.mp4"));
+    EXPECT_EQ(cdn.connections(), 0u);
+}
+
+TEST(http_client_policy, redirect_without_location_is_a_plain_status) {
+    fake_server base([](const fake_server::request_type&) {
+        return make_response(http::status::found, "no location");
+    });
+    temp_dir dir;
+    http_request req;
+    req.url = url(base, "127.0.0.1", "/start");
+    const auto r = download_checked(req, dir.path() / "v.mp4", url_policy(origin_of(base), {}));
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_FALSE(r.refused);
+    EXPECT_EQ(r.status, 302u);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "v.mp4"));
+}
+
+// ---------------------------------------------------------------------------------------------
 // TLS
 
 class http_client_tls : public ::testing::Test {
@@ -558,6 +837,27 @@ TEST_F(http_client_tls, download_over_tls) {
     ASSERT_FALSE(r.ec) << r.error_message;
     EXPECT_EQ(r.bytes, 70000u);
     EXPECT_EQ(read_file(dir.path() / "v.mp4"), std::string(70000, 'v'));
+}
+
+TEST_F(http_client_tls, policy_trusts_an_https_base_url_on_loopback) {
+    auto server = std::make_unique<fake_server>(
+        [](const fake_server::request_type&) {
+            return make_response(http::status::ok, "tls video");
+        },
+        shotfarm::testing::make_server_tls(good_.cert.string(), good_.key.string())
+    );
+    temp_dir dir;
+    http_request req;
+    req.url = https_url(*server, "localhost");
+    const auto base = "https://localhost:" + std::to_string(server->port());
+    auto r = download_checked(req, dir.path() / "v.mp4", url_policy(base, {}), 3, trusting());
+    ASSERT_FALSE(r.ec) << r.error_message;
+    EXPECT_EQ(read_file(dir.path() / "v.mp4"), "tls video");
+    std::filesystem::remove(dir.path() / "v.mp4");
+    // The same server without the trust: loopback is refused, before any handshake.
+    r = download_checked(req, dir.path() / "v.mp4", url_policy(), 3, trusting());
+    EXPECT_TRUE(r.refused);
+    EXPECT_EQ(server->connections(), 1u);
 }
 
 TEST(http_client, missing_extra_ca_file_throws) {
