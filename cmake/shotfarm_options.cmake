@@ -16,6 +16,21 @@ if(SHOTFARM_SANITIZE)
         -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
     target_link_options(shotfarm_options INTERFACE -fsanitize=address,undefined)
 endif()
+if(SHOTFARM_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "SHOTFARM_FUZZ needs clang (libFuzzer): configure with "
+            "-DCMAKE_CXX_COMPILER=clang++-14 (Debian packages clang-14, libclang-rt-14-dev)")
+    endif()
+    if(SHOTFARM_SANITIZE)
+        message(FATAL_ERROR "SHOTFARM_FUZZ already sanitizes; leave SHOTFARM_SANITIZE off")
+    endif()
+    # Coverage instrumentation for libFuzzer in every library; the fuzz targets themselves add
+    # -fsanitize=fuzzer (the driver's main) at link time.
+    target_compile_options(shotfarm_options INTERFACE
+        -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+        -fno-sanitize-recover=undefined)
+    target_link_options(shotfarm_options INTERFACE -fsanitize=address,undefined)
+endif()
 # Boost.Asio with coroutines; one io thread, no deprecated interfaces.
 target_compile_definitions(shotfarm_options INTERFACE BOOST_ASIO_NO_DEPRECATED
     BOOST_ASIO_DISABLE_BOOST_COROUTINE)
