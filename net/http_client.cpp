@@ -197,7 +197,7 @@ asio::awaitable<bool> open_tcp(
 }
 
 // SNI for names (never for IP literals, RFC 6066), and the peer's name or IP checked against
-// the certificate (RELIABILITY.md §5.3: Beast's examples forget this).
+// the certificate (Beast's examples forget this, and without it any valid certificate passes).
 asio::awaitable<bool> handshake(
     beast::ssl_stream<beast::tcp_stream>& stream,
     const target& t,
