@@ -3,6 +3,8 @@
 #include <iostream>
 #include <set>
 #include <string>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <boost/program_options.hpp>
 
@@ -47,9 +49,19 @@ exit codes: 0 done, 1 some job failed or the run stopped early (retry/cancel: no
 change), 2 bad input or config, 3 jobs wait for budget
 )";
 
+// Keys live in this process's memory (read from the environment or key files): no core file
+// may carry them to disk, and no other process of the same user may read our memory through
+// /proc/<pid>/mem or ptrace. Done first, for every command, before anything reads a key.
+void no_core_dumps() {
+    const rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    no_core_dumps();
     std::signal(SIGPIPE, SIG_IGN);  // socket writes report EPIPE instead of killing us
     po::options_description opts;
     opts.add_options()("help,h", "")("version", "")("config", po::value<std::string>())(
