@@ -112,7 +112,7 @@ std::string describe(const transport_state& st, const std::string& host) {
         return {};
     }
     if (st.refused) {
-        return "download refused by the URL policy: " + *st.refused;
+        return "URL policy: " + *st.refused;
     }
     std::string msg = st.stage + " (" + host + ") failed: ";
     msg += st.ec == beast::error::timeout ? std::string("timed out") : st.ec.message();
