@@ -136,7 +136,17 @@ asio::awaitable<void> serve(serve_context& ctx) {
     auto ex = co_await asio::this_coro::executor;
     const bool daemon_mode = ctx.args.list == nullptr;
     if (!daemon_mode) {
-        auto ingested = co_await ctx.store.ingest(*ctx.args.list);
+        jobs::ingest_result ingested;
+        try {
+            ingested = co_await ctx.store.ingest(*ctx.args.list);
+        } catch (const pg::error& e) {
+            // The database refused a value validation let through: say which shot, in plain
+            // words, never the server's raw message.
+            if (!jobs::is_data_refusal(e.sqlstate())) {
+                throw;
+            }
+            ingested.conflicts = jobs::explain_ingest_refusal(*ctx.args.list, e.sqlstate());
+        }
         if (!ingested.conflicts.empty()) {
             print_errors(ingested.conflicts);
             ctx.exit_code = 2;

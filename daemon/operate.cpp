@@ -160,9 +160,19 @@ int submit_command(const fs::path& config, const fs::path& shotlist) {
         }
         return 2;
     }
-    auto result = with_store<jobs::ingest_result>(*cfg, [&](jobs::job_store& store) {
-        return store.ingest(*sr.list);
-    });
+    jobs::ingest_result result;
+    try {
+        result = with_store<jobs::ingest_result>(*cfg, [&](jobs::job_store& store) {
+            return store.ingest(*sr.list);
+        });
+    } catch (const pg::error& e) {
+        // The database refused a value validation let through: say which shot, in plain words,
+        // never the server's raw message.
+        if (!jobs::is_data_refusal(e.sqlstate())) {
+            throw;
+        }
+        result.conflicts = jobs::explain_ingest_refusal(*sr.list, e.sqlstate());
+    }
     if (!result.conflicts.empty()) {
         for (const auto& d : result.conflicts) {
             std::cerr << d.str() << "\n";

@@ -1,8 +1,10 @@
 #include "jobs/config.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -10,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -27,22 +31,36 @@ constexpr std::size_t max_events = 2'000'000;
 
 struct guard_abort {};  // stops the pre-pass after a fatal finding (already recorded)
 
-// Walks the event stream once before any tree is built. Aliases never expand here (each is one
-// event), so an alias bomb or a cycle costs nothing; refusing them keeps the later tree walk
-// bounded by the file size.
-class guard_handler final : public YAML::EventHandler {
+// Builds the loaders' tree straight from the parser's events, and (when `guard` is set) refuses
+// what could hurt or mislead on the way. Aliases never expand here (each is one event), so an
+// alias bomb or a cycle costs nothing; refusing them keeps the tree bounded by the file size.
+// The items of the root map's list under `streamed_key` are counted, not kept; with `each`
+// they are built one at a time and handed over instead (nothing else is built then).
+class tree_builder final : public YAML::EventHandler {
 public:
-    explicit guard_handler(yaml_reader& reader) : reader_(reader) {}
+    tree_builder(
+        yaml_reader& reader,
+        bool guard,
+        std::string_view streamed_key,
+        const std::function<void(std::size_t, yaml_node)>* each
+    )
+        : reader_(reader), guard_(guard), streamed_key_(streamed_key), each_(each) {}
+
+    std::unique_ptr<yaml_data> take_root() { return std::move(root_); }
 
     void OnDocumentStart(const YAML::Mark&) override {}
     void OnDocumentEnd() override {}
 
     void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
         node(mark, anchor, "", nullptr);
+        leaf(mark, yaml_data::kind::null, true, nullptr);
     }
     void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
-        reader_.error(mark, "", "YAML aliases (*name) are not supported; write the value out");
+        if (guard_) {
+            reader_.error(mark, "", "YAML aliases (*name) are not supported; write the value out");
+        }
         node(mark, 0, "", nullptr);
+        leaf(mark, yaml_data::kind::null, true, nullptr);
     }
     void OnScalar(
         const YAML::Mark& mark,
@@ -51,6 +69,7 @@ public:
         const std::string& value
     ) override {
         node(mark, anchor, tag, &value);
+        leaf(mark, yaml_data::kind::scalar, tag == "?", &value);
     }
     void OnSequenceStart(
         const YAML::Mark& mark,
@@ -58,10 +77,11 @@ public:
         YAML::anchor_t anchor,
         YAML::EmitterStyle::value
     ) override {
+        const bool streamed = pending_streamed_;
         node(mark, anchor, tag, nullptr);
-        push(mark, false);
+        push(mark, false, streamed);
     }
-    void OnSequenceEnd() override { frames_.pop_back(); }
+    void OnSequenceEnd() override { pop(); }
     void OnMapStart(
         const YAML::Mark& mark,
         const std::string& tag,
@@ -69,23 +89,91 @@ public:
         YAML::EmitterStyle::value
     ) override {
         node(mark, anchor, tag, nullptr);
-        push(mark, true);
+        push(mark, true, false);
     }
-    void OnMapEnd() override { frames_.pop_back(); }
+    void OnMapEnd() override { pop(); }
 
 private:
     struct frame {
+        yaml_data* built = nullptr;  // nullptr: this part of the document is not kept
         bool is_map = false;
         bool expect_key = true;
-        std::map<std::string, int> keys;  // key -> 1-based line of its first use
+        bool streamed = false;            // the streamed list itself
+        bool item_root = false;           // the streamed item being built (handed over at its end)
+        std::map<std::string, int> keys;  // key -> 1-based line of its first use (guarding)
     };
 
-    void push(const YAML::Mark& mark, bool is_map) {
-        if (frames_.size() >= max_depth) {
+    // Where the next node goes: a new child of the innermost kept node, the item being
+    // streamed, or nowhere.
+    yaml_data* place(const YAML::Mark& mark, yaml_data::kind k, bool plain, bool& item) {
+        item = false;
+        yaml_data* d = nullptr;
+        if (frames_.empty()) {
+            if (each_ != nullptr) {
+                return nullptr;
+            }
+            root_ = std::make_unique<yaml_data>();
+            d = root_.get();
+        } else if (frames_.back().streamed) {
+            if (each_ == nullptr) {
+                if (frames_.back().built != nullptr) {
+                    ++frames_.back().built->streamed;
+                }
+                return nullptr;
+            }
+            item_ = yaml_data{};
+            d = &item_;
+            item = true;
+        } else if (frames_.back().built != nullptr) {
+            d = &frames_.back().built->children.emplace_back();
+        } else {
+            return nullptr;
+        }
+        d->k = k;
+        d->plain = plain;
+        d->line = mark.line;
+        d->col = mark.column;
+        return d;
+    }
+
+    void leaf(const YAML::Mark& mark, yaml_data::kind k, bool plain, const std::string* value) {
+        bool item = false;
+        if (yaml_data* d = place(mark, k, plain, item)) {
+            if (value != nullptr) {
+                d->scalar = *value;
+            }
+            if (item) {
+                hand_over();
+            }
+        }
+    }
+
+    void hand_over() {
+        (*each_)(next_item_++, yaml_node(&item_));
+        item_ = yaml_data{};
+    }
+
+    void push(const YAML::Mark& mark, bool is_map, bool streamed) {
+        if (guard_ && frames_.size() >= max_depth) {
             reader_.error(mark, "", "nesting deeper than " + std::to_string(max_depth) + " levels");
             throw guard_abort{};
         }
-        frames_.push_back(frame{is_map, true, {}});
+        bool item = false;
+        yaml_data* d =
+            place(mark, is_map ? yaml_data::kind::map : yaml_data::kind::sequence, false, item);
+        frames_.push_back(frame{d, is_map, true, streamed, item, {}});
+    }
+
+    void pop() {
+        frame& f = frames_.back();
+        const bool item = f.item_root;
+        if (f.built != nullptr) {
+            f.built->children.shrink_to_fit();
+        }
+        frames_.pop_back();
+        if (item) {
+            hand_over();
+        }
     }
 
     void node(
@@ -94,15 +182,17 @@ private:
         const std::string& tag,
         const std::string* scalar
     ) {
-        if (++events_ > max_events) {
+        // A root-map value follows its key: the streamed list is the value of streamed_key.
+        pending_streamed_ = false;
+        if (guard_ && ++events_ > max_events) {
             reader_.error(mark, "", "too many YAML nodes");
             throw guard_abort{};
         }
-        if (anchor != 0) {
+        if (guard_ && anchor != 0) {
             reader_.error(mark, "", "YAML anchors (&name) are not supported; write the value out");
         }
-        if (!tag.empty() && tag != "?" && tag != "!") {
-            reader_.error(mark, "", "YAML tags ('" + tag + "') are not supported");
+        if (guard_ && !tag.empty() && tag != "?" && tag != "!") {
+            reader_.error(mark, "", "YAML tags (" + reader_.quote(tag) + ") are not supported");
         }
         if (frames_.empty() || !frames_.back().is_map) {
             return;
@@ -110,21 +200,36 @@ private:
         frame& f = frames_.back();
         if (f.expect_key) {
             if (scalar == nullptr) {
-                reader_.error(mark, "", "mapping keys must be plain strings");
-            } else if (auto [it, inserted] = f.keys.emplace(*scalar, mark.line + 1); !inserted) {
-                reader_.error(
-                    mark,
-                    "",
-                    "duplicate key '" + *scalar + "' (first at line " + std::to_string(it->second) +
-                        ")"
-                );
+                if (guard_) {
+                    reader_.error(mark, "", "mapping keys must be plain strings");
+                }
+            } else {
+                if (guard_) {
+                    if (auto [it, inserted] = f.keys.emplace(*scalar, mark.line + 1); !inserted) {
+                        reader_.error(
+                            mark,
+                            "",
+                            "duplicate key " + reader_.quote(*scalar) + " (first at line " +
+                                std::to_string(it->second) + ")"
+                        );
+                    }
+                }
+                pending_streamed_ =
+                    frames_.size() == 1 && !streamed_key_.empty() && *scalar == streamed_key_;
             }
         }
         f.expect_key = !f.expect_key;
     }
 
     yaml_reader& reader_;
+    bool guard_;
+    std::string_view streamed_key_;
+    const std::function<void(std::size_t, yaml_node)>* each_;
     std::vector<frame> frames_;
+    std::unique_ptr<yaml_data> root_;
+    yaml_data item_;
+    std::size_t next_item_ = 0;
+    bool pending_streamed_ = false;
     std::size_t events_ = 0;
 };
 
@@ -175,11 +280,11 @@ bool is_float_text(std::string_view s) {
 
 // YAML 1.2 core schema for plain scalars, plus the YAML 1.1 yes/no/on/off booleans (so that
 // `id: no` is refused as a boolean rather than quietly read one way here and another elsewhere).
-scalar_kind classify(const YAML::Node& n) {
+scalar_kind classify(const yaml_node& n) {
     if (n.IsNull()) {
         return scalar_kind::null;
     }
-    if (n.Tag() != "?") {
+    if (!n.IsPlain()) {
         return scalar_kind::string;  // quoted or block scalar
     }
     const std::string& s = n.Scalar();
@@ -235,7 +340,106 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
+// A key name that says "I hold a secret": api_key, apikey, token, secret, password, ...
+bool names_a_secret(std::string_view name) {
+    std::string lower;
+    for (char c : name) {
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    for (std::string_view word :
+         {"key", "token", "secret", "password", "passwd", "auth", "bearer", "credential"}) {
+        if (lower.find(word) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Lower-case letters and underscores only: what every config key looks like, and what no API
+// key does (they all carry digits or capitals).
+bool plain_word(std::string_view s) {
+    return !s.empty() && s.size() <= 40 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || c == '_';
+    });
+}
+
 }  // namespace
+
+std::string printable(std::string_view s, std::size_t max_chars) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        if (chars == max_chars) {
+            return out + "...";
+        }
+        ++chars;
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = utf8_sequence(s, i);
+        if (n == 0 || c < 0x20 || c == 0x7f ||
+            (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0)) {
+            // A control character or a byte that is not UTF-8: escaped, never sent raw to a
+            // terminal.
+            for (std::size_t k = 0; k < std::max<std::size_t>(n, 1); ++k) {
+                const auto b = static_cast<unsigned char>(s[i + k]);
+                out += "\\x";
+                out += hex[b >> 4];
+                out += hex[b & 0xf];
+            }
+            i += std::max<std::size_t>(n, 1);
+            continue;
+        }
+        out.append(s.substr(i, n));
+        i += n;
+    }
+    return out;
+}
+
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) {
+        return 0;
+    }
+    for (std::size_t k = 1; k < n; ++k) {
+        const auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr std::uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_length[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;  // overlong, out of range or a surrogate
+    }
+    return n;
+}
+
+bool yaml_reader::shows(std::string_view s) const {
+    return !redact_ || plain_word(s);
+}
+
+std::string yaml_reader::quote(std::string_view s) const {
+    if (!shows(s)) {
+        return "(not shown)";
+    }
+    return "'" + printable(s) + "'";
+}
 
 std::string key_path(std::string_view parent, std::string_view child) {
     if (parent.empty()) {
@@ -255,11 +459,79 @@ void yaml_reader::error(const YAML::Mark& at, std::string_view key, std::string_
     errors_.push_back(diagnostic{file_, line, col, std::move(text)});
 }
 
-void yaml_reader::error(const YAML::Node& at, std::string_view key, std::string_view message) {
+void yaml_reader::error(const yaml_node& at, std::string_view key, std::string_view message) {
     error(at.Mark(), key, message);
 }
 
-bool yaml_reader::load(const fs::path& path, std::uintmax_t max_bytes, YAML::Node& root) {
+const std::string& yaml_node::Scalar() const {
+    static const std::string none;
+    return d_ != nullptr ? d_->scalar : none;
+}
+
+YAML::Mark yaml_node::Mark() const {
+    if (d_ == nullptr) {
+        return YAML::Mark::null_mark();
+    }
+    YAML::Mark m;
+    m.line = d_->line;
+    m.column = d_->col;
+    return m;
+}
+
+std::size_t yaml_node::size() const {
+    if (IsSequence()) {
+        return d_->children.size() + d_->streamed;
+    }
+    return IsMap() ? d_->children.size() / 2 : 0;
+}
+
+yaml_node yaml_node::operator[](std::size_t i) const {
+    if (!IsSequence() || i >= d_->children.size()) {
+        return yaml_node{};
+    }
+    return yaml_node(&d_->children[i]);
+}
+
+yaml_node yaml_node::operator[](std::string_view key) const {
+    if (!IsMap()) {
+        return yaml_node{};
+    }
+    for (std::size_t i = 0; i + 1 < d_->children.size(); i += 2) {
+        const auto& k = d_->children[i];
+        if (k.k == yaml_data::kind::scalar && k.scalar == key) {
+            return yaml_node(&d_->children[i + 1]);
+        }
+    }
+    return yaml_node{};
+}
+
+yaml_node::iterator yaml_node::begin() const {
+    return iterator(IsMap() ? d_->children.data() : nullptr);
+}
+
+yaml_node::iterator yaml_node::end() const {
+    return iterator(IsMap() ? d_->children.data() + d_->children.size() / 2 * 2 : nullptr);
+}
+
+void yaml_reader::stream(const std::function<void(std::size_t, yaml_node)>& each) {
+    if (streamed_key_.empty() || text_.empty()) {
+        return;
+    }
+    try {
+        std::istringstream in(text_);
+        YAML::Parser parser(in);
+        tree_builder builder(*this, false, streamed_key_, &each);
+        parser.HandleNextDocument(builder);
+    } catch (const YAML::Exception& e) {
+        // load() parsed the same text: not expected.
+        error(e.mark, "", "YAML syntax error: " + e.msg);
+    }
+    std::string{}.swap(text_);
+}
+
+bool yaml_reader::load(
+    const fs::path& path, std::uintmax_t max_bytes, std::string_view streamed_key
+) {
     const std::size_t before = errors_.size();
     auto fail = [&](const std::string& message) {
         errors_.push_back(diagnostic{file_, 0, 0, message});
@@ -293,11 +565,12 @@ bool yaml_reader::load(const fs::path& path, std::uintmax_t max_bytes, YAML::Nod
     try {
         std::istringstream stream(text);
         YAML::Parser parser(stream);
-        guard_handler guard(*this);
-        if (!parser.HandleNextDocument(guard)) {
+        tree_builder builder(*this, true, streamed_key, nullptr);
+        if (!parser.HandleNextDocument(builder)) {
             return fail("file is empty");
         }
-        // A second document would be silently ignored by YAML::Load.
+        root_ = builder.take_root();
+        // A second document would otherwise be silently ignored.
         class first_mark final : public YAML::EventHandler {
         public:
             YAML::Mark mark = YAML::Mark::null_mark();
@@ -328,19 +601,18 @@ bool yaml_reader::load(const fs::path& path, std::uintmax_t max_bytes, YAML::Nod
         error(e.mark, "", "YAML syntax error: " + e.msg);
         return false;
     }
-    if (errors_.size() != before) {
+    if (errors_.size() != before || root_ == nullptr) {
+        root_.reset();
         return false;
     }
-    try {
-        root = YAML::Load(text);
-    } catch (const YAML::Exception& e) {
-        error(e.mark, "", "YAML syntax error: " + e.msg);
-        return false;
+    if (!streamed_key.empty()) {
+        streamed_key_ = std::string{streamed_key};
+        text_ = std::move(text);
     }
     return true;
 }
 
-std::string yaml_reader::describe(const YAML::Node& n) {
+std::string yaml_reader::describe(const yaml_node& n) {
     if (n.IsMap()) {
         return "a mapping";
     }
@@ -362,19 +634,20 @@ std::string yaml_reader::describe(const YAML::Node& n) {
     return "something else";
 }
 
-std::optional<std::string> yaml_reader::string(const YAML::Node& n, std::string_view key) {
+std::optional<std::string> yaml_reader::string(const yaml_node& n, std::string_view key) {
     if (n.IsScalar() && classify(n) == scalar_kind::string) {
         return n.Scalar();
     }
     std::string message = "expected a string, got " + describe(n);
     if (n.IsScalar() && classify(n) != scalar_kind::null) {
-        message += " (quote it: \"" + n.Scalar() + "\")";
+        message += shows(n.Scalar()) ? " (quote it: \"" + printable(n.Scalar()) + "\")"
+                                     : std::string{" (quote it)"};
     }
     error(n, key, message);
     return std::nullopt;
 }
 
-std::optional<std::int64_t> yaml_reader::integer(const YAML::Node& n, std::string_view key) {
+std::optional<std::int64_t> yaml_reader::integer(const yaml_node& n, std::string_view key) {
     if (!n.IsScalar() || classify(n) != scalar_kind::integer) {
         error(n, key, "expected an integer, got " + describe(n));
         return std::nullopt;
@@ -386,13 +659,13 @@ std::optional<std::int64_t> yaml_reader::integer(const YAML::Node& n, std::strin
     std::int64_t v = 0;
     const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc{} || ptr != s.data() + s.size()) {
-        error(n, key, "expected a decimal integer in range, got '" + n.Scalar() + "'");
+        error(n, key, "expected a decimal integer in range, got " + quote(n.Scalar()));
         return std::nullopt;
     }
     return v;
 }
 
-std::optional<double> yaml_reader::number(const YAML::Node& n, std::string_view key) {
+std::optional<double> yaml_reader::number(const yaml_node& n, std::string_view key) {
     const auto kind = n.IsScalar() ? classify(n) : scalar_kind::string;
     if (!n.IsScalar() || (kind != scalar_kind::integer && kind != scalar_kind::floating)) {
         error(n, key, "expected a number, got " + describe(n));
@@ -402,13 +675,13 @@ std::optional<double> yaml_reader::number(const YAML::Node& n, std::string_view 
     const std::string& s = n.Scalar();
     const double v = std::strtod(s.c_str(), &end);
     if (end != s.c_str() + s.size() || !std::isfinite(v)) {
-        error(n, key, "expected a finite decimal number, got '" + s + "'");
+        error(n, key, "expected a finite decimal number, got " + quote(s));
         return std::nullopt;
     }
     return v;
 }
 
-bool yaml_reader::is_map(const YAML::Node& n, std::string_view key) {
+bool yaml_reader::is_map(const yaml_node& n, std::string_view key) {
     if (n.IsMap()) {
         return true;
     }
@@ -416,7 +689,7 @@ bool yaml_reader::is_map(const YAML::Node& n, std::string_view key) {
     return false;
 }
 
-bool yaml_reader::is_sequence(const YAML::Node& n, std::string_view key) {
+bool yaml_reader::is_sequence(const yaml_node& n, std::string_view key) {
     if (n.IsSequence()) {
         return true;
     }
@@ -425,11 +698,31 @@ bool yaml_reader::is_sequence(const YAML::Node& n, std::string_view key) {
 }
 
 void yaml_reader::check_keys(
-    const YAML::Node& map, std::string_view key, const std::vector<std::string_view>& known
+    const yaml_node& map,
+    std::string_view key,
+    const std::vector<std::string_view>& known,
+    std::string_view secret_hint
 ) {
     for (const auto& kv : map) {
         const std::string& name = kv.first.Scalar();
         if (std::find(known.begin(), known.end(), name) != known.end()) {
+            continue;
+        }
+        if (!secret_hint.empty() && names_a_secret(name)) {
+            error(
+                kv.first,
+                shows(name) ? key_path(key, name) : std::string{key},
+                "unknown key; " + std::string{secret_hint}
+            );
+            continue;
+        }
+        if (!shows(name)) {
+            std::string message =
+                "unknown key (its name is not shown: it could be a secret); known keys:";
+            for (std::size_t i = 0; i < known.size(); ++i) {
+                message += (i == 0 ? " " : ", ") + std::string{known[i]};
+            }
+            error(kv.first, key, message);
             continue;
         }
         std::string message = "unknown key '" + name + "'";
@@ -462,6 +755,7 @@ void yaml_reader::check_keys(
 namespace {
 
 using detail::key_path;
+using detail::yaml_node;
 using detail::yaml_reader;
 
 constexpr std::uintmax_t max_config_bytes = 1u << 20;
@@ -493,29 +787,115 @@ fs::path resolve(const fs::path& base, const std::string& p) {
     return path.lexically_normal();
 }
 
-// A base URL: http(s)://host[:port][/path], no query, fragment or credentials.
-std::optional<std::string> check_base_url(std::string url, std::string& why) {
-    std::string_view rest;
-    if (url.starts_with("https://")) {
-        rest = std::string_view{url}.substr(8);
-    } else if (url.starts_with("http://")) {
-        rest = std::string_view{url}.substr(7);
-    } else {
-        why = "must start with https:// (or http:// for a local simulator)";
+// An http(s) URL as the config may name it: parsed with Boost.URL, the host lower-cased (IPv6 in
+// brackets), the port explicit.
+struct http_url {
+    std::string scheme;
+    std::string host;
+    std::uint16_t port = 0;
+    std::string path;
+    bool loopback = false;  // 127.0.0.0/8, ::1 or the name localhost
+};
+
+std::string lower_ascii(std::string s) {
+    for (auto& c : s) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return s;
+}
+
+// Never quotes the URL in `why`: a key pasted in its place must not be echoed.
+std::optional<http_url> parse_http_url(std::string_view text, std::string& why) {
+    namespace urls = boost::urls;
+    if (std::any_of(text.begin(), text.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return u <= 0x20 || u >= 0x7f;
+        })) {
+        why = "must not contain spaces, control characters or non-ASCII characters";
         return std::nullopt;
     }
-    const auto host_end = rest.find('/');
-    const auto authority = rest.substr(0, host_end);
-    if (authority.empty() || authority.front() == ':') {
+    const bool https = text.starts_with("https://");
+    if (!https && !text.starts_with("http://")) {
+        why = "must start with https:// (or http:// for a simulator on this machine)";
+        return std::nullopt;
+    }
+    auto parsed = urls::parse_uri(text);
+    if (!parsed) {
+        why = "is not a valid URL";
+        return std::nullopt;
+    }
+    const urls::url_view u = *parsed;
+    if (u.has_userinfo()) {
+        why =
+            "must not contain a user name or password (user@host); keys go in api_key_env or "
+            "api_key_file";
+        return std::nullopt;
+    }
+    if (u.has_query() || u.has_fragment()) {
+        why = "must not contain a query (?...) or a fragment (#...)";
+        return std::nullopt;
+    }
+    http_url out;
+    out.scheme = https ? "https" : "http";
+    switch (u.host_type()) {
+        case urls::host_type::ipv4: {
+            const auto a = u.host_ipv4_address();
+            out.host = a.to_string();
+            out.loopback = (a.to_uint() >> 24) == 127;
+            break;
+        }
+        case urls::host_type::ipv6: {
+            const auto a = u.host_ipv6_address();
+            out.host = "[" + lower_ascii(a.to_string()) + "]";
+            out.loopback = a.is_loopback();
+            break;
+        }
+        case urls::host_type::name: {
+            const std::string_view name = u.encoded_host();
+            if (name.find('%') != std::string_view::npos) {
+                why = "must not percent-encode its host";
+                return std::nullopt;
+            }
+            out.host = lower_ascii(std::string{name});
+            out.loopback = out.host == "localhost";
+            break;
+        }
+        default:
+            break;
+    }
+    if (out.host.empty()) {
         why = "has no host";
         return std::nullopt;
     }
-    if (authority.find('@') != std::string_view::npos) {
-        why = "must not contain credentials";
+    out.port = https ? 443 : 80;
+    if (u.has_port()) {
+        const std::string_view port = u.port();
+        unsigned value = 0;
+        const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || value < 1 ||
+            value > 65535) {
+            why = "has a port that is not a number from 1 to 65535";
+            return std::nullopt;
+        }
+        out.port = static_cast<std::uint16_t>(value);
+    }
+    out.path = std::string{u.encoded_path()};
+    return out;
+}
+
+// A base URL: https://host[:port][/path] (http:// only for a loopback host, where a simulator
+// runs: anything else would send the API key in clear), no credentials, query or fragment.
+std::optional<std::string> check_base_url(std::string url, std::string& why) {
+    const auto parsed = parse_http_url(url, why);
+    if (!parsed) {
         return std::nullopt;
     }
-    if (url.find_first_of("?# \t") != std::string::npos) {
-        why = "must not contain a query, fragment or spaces";
+    if (parsed->scheme == "http" && !parsed->loopback) {
+        why =
+            "plain http:// would send the API key in clear; use https:// (http:// is accepted "
+            "only for a loopback host: 127.0.0.0/8, [::1] or localhost)";
         return std::nullopt;
     }
     while (url.ends_with('/')) {
@@ -524,16 +904,31 @@ std::optional<std::string> check_base_url(std::string url, std::string& why) {
     return url;
 }
 
+// A download host: scheme://host[:port] and nothing else, normalized with an explicit port.
+std::optional<std::string> check_origin(std::string_view text, std::string& why) {
+    auto parsed = parse_http_url(text, why);
+    if (!parsed) {
+        return std::nullopt;
+    }
+    if (!parsed->path.empty() && parsed->path != "/") {
+        why = "must be an origin, scheme://host[:port], without a path";
+        return std::nullopt;
+    }
+    return parsed->scheme + "://" + parsed->host + ":" + std::to_string(parsed->port);
+}
+
 class config_loader {
 public:
     config_loader(const fs::path& file, diagnostics& errors, bool read_keys)
-        : reader_(file.string(), errors), file_(file), read_keys_(read_keys) {}
+        : reader_(file.string(), errors), file_(file), read_keys_(read_keys) {
+        reader_.redact_values(true);
+    }
 
     std::optional<app_config> load() {
-        YAML::Node root;
-        if (!reader_.load(file_, max_config_bytes, root)) {
+        if (!reader_.load(file_, max_config_bytes)) {
             return std::nullopt;
         }
+        const auto root = reader_.root();
         if (!reader_.is_map(root, "")) {
             return std::nullopt;
         }
@@ -544,6 +939,7 @@ public:
              "output_dir",
              "database",
              "listen",
+             "listen_max_connections",
              "accounts",
              "max_attempts",
              "ambiguous",
@@ -577,6 +973,22 @@ public:
         if (auto n = root["listen"]) {
             listen(n, c);
         }
+        if (auto n = root["listen_max_connections"]) {
+            if (auto v = reader_.integer(n, "listen_max_connections")) {
+                if (*v < 1 || *v > 4096) {
+                    reader_.error(n, "listen_max_connections", "must be an integer from 1 to 4096");
+                } else {
+                    c.listen_max_connections = static_cast<int>(*v);
+                }
+            }
+        }
+        // Paths the database stores as text (the config file in `daemons`, output files in
+        // `jobs`): PostgreSQL refuses what is not UTF-8, so refuse it here, once.
+        if (auto why = text_problem(c.file.string(), false)) {
+            reader_.error(
+                YAML::Mark::null_mark(), "", "the config file's path " + *why + "; rename it"
+            );
+        }
         if (auto n = root["max_attempts"]) {
             if (auto v = reader_.integer(n, "max_attempts")) {
                 if (*v < 1 || *v > 100) {
@@ -603,11 +1015,17 @@ public:
                 const auto& cat = providers::catalog::builtin();
                 for (const auto& kv : n) {
                     const std::string model = kv.first.Scalar();
-                    const auto key = key_path("generation_prior_s", model);
                     if (!cat.has_model(model)) {
-                        reader_.error(kv.first, key, "unknown model '" + model + "'");
+                        std::string known;
+                        for (const auto& m : cat.models()) {
+                            known += (known.empty() ? "" : ", ") + m;
+                        }
+                        reader_.error(
+                            kv.first, "generation_prior_s", "unknown model; known: " + known
+                        );
                         continue;
                     }
+                    const auto key = key_path("generation_prior_s", model);
                     if (auto v = seconds(kv.second, key)) {
                         c.generation_prior_s.emplace_back(model, *v);
                     }
@@ -680,7 +1098,7 @@ public:
     }
 
 private:
-    std::optional<fs::path> directory(const YAML::Node& n, std::string_view key) {
+    std::optional<fs::path> directory(const yaml_node& n, std::string_view key) {
         auto v = reader_.string(n, key);
         if (!v) {
             return std::nullopt;
@@ -689,10 +1107,16 @@ private:
             reader_.error(n, key, "must not be empty");
             return std::nullopt;
         }
-        return resolve(base_, *v);
+        auto path = resolve(base_, *v);
+        // Output paths are stored in the database as text.
+        if (auto why = text_problem(path.string(), false)) {
+            reader_.error(n, key, "the path " + *why);
+            return std::nullopt;
+        }
+        return path;
     }
 
-    std::optional<double> money(const YAML::Node& n, std::string_view key) {
+    std::optional<double> money(const yaml_node& n, std::string_view key) {
         auto v = reader_.number(n, key);
         if (v && !(*v >= 0 && *v <= 1e9)) {
             reader_.error(n, key, "must be a number of US dollars >= 0");
@@ -701,7 +1125,7 @@ private:
         return v;
     }
 
-    std::optional<double> seconds(const YAML::Node& n, std::string_view key) {
+    std::optional<double> seconds(const yaml_node& n, std::string_view key) {
         auto v = reader_.number(n, key);
         if (v && (*v <= 0 || *v > 3600)) {
             reader_.error(n, key, "must be a number of seconds > 0 and <= 3600");
@@ -710,7 +1134,7 @@ private:
         return v;
     }
 
-    void database(const YAML::Node& n, app_config& c) {
+    void database(const yaml_node& n, app_config& c) {
         if (!reader_.is_map(n, "database")) {
             return;
         }
@@ -731,7 +1155,9 @@ private:
         }
     }
 
-    void listen(const YAML::Node& n, app_config& c) {
+    // "IP:port": an IPv4 literal or a bracketed IPv6 one. No name is looked up: the daemon
+    // binds what is written, and a name would fail only then.
+    void listen(const yaml_node& n, app_config& c) {
         auto v = reader_.string(n, "listen");
         if (!v) {
             return;
@@ -740,17 +1166,35 @@ private:
         const auto colon = s.rfind(':');
         std::string host = colon == std::string::npos ? "" : s.substr(0, colon);
         const std::string port = colon == std::string::npos ? "" : s.substr(colon + 1);
-        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-            host = host.substr(1, host.size() - 2);
-        } else if (host.find(':') != std::string::npos) {
-            host.clear();  // a bare IPv6 address needs brackets
-        }
         unsigned value = 0;
         const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-        if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
-            value > 65535) {
+        const bool port_ok = !port.empty() && port.size() <= 5 && ec == std::errc{} &&
+                             ptr == port.data() + port.size() && value <= 65535;
+        bool ip_ok = false;
+        const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+        if (bracketed) {
+            host = host.substr(1, host.size() - 2);
+            in6_addr a6{};
+            ip_ok = ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+        } else {
+            in_addr a4{};
+            ip_ok = ::inet_pton(AF_INET, host.c_str(), &a4) == 1;
+        }
+        if (port_ok && !bracketed && lower_ascii(host) == "localhost") {
             reader_.error(
-                n, "listen", "must be \"host:port\" (e.g. \"127.0.0.1:9464\", \"[::1]:0\")"
+                n,
+                "listen",
+                "must be an IP address and port; names are not looked up: write \"127.0.0.1:" +
+                    std::to_string(value) + "\" (or \"[::1]:" + std::to_string(value) + "\")"
+            );
+            return;
+        }
+        if (!ip_ok || !port_ok) {
+            reader_.error(
+                n,
+                "listen",
+                "must be \"IP:port\": an IPv4 address or a bracketed IPv6 one and a port from 0 "
+                "to 65535 (e.g. \"127.0.0.1:9464\", \"[::1]:0\"); names are not looked up"
             );
             return;
         }
@@ -758,7 +1202,7 @@ private:
         c.listen_port = static_cast<std::uint16_t>(value);
     }
 
-    void accounts(const YAML::Node& n, app_config& c) {
+    void accounts(const yaml_node& n, app_config& c) {
         if (!reader_.is_sequence(n, "accounts")) {
             return;
         }
@@ -774,8 +1218,7 @@ private:
                     reader_.error(
                         n[i]["name"],
                         key_path(path, "name"),
-                        "duplicate account name '" + a->name + "' (first at line " +
-                            std::to_string(it->second) + ")"
+                        "duplicate account name (first at line " + std::to_string(it->second) + ")"
                     );
                 }
                 c.accounts.push_back(std::move(*a));
@@ -783,7 +1226,7 @@ private:
         }
     }
 
-    std::optional<account_config> account(const YAML::Node& n, const std::string& path) {
+    std::optional<account_config> account(const yaml_node& n, const std::string& path) {
         if (!reader_.is_map(n, path)) {
             return std::nullopt;
         }
@@ -799,7 +1242,10 @@ private:
              "max_concurrency",
              "requests_per_minute",
              "submits_per_minute",
-             "budget_usd_per_day"}
+             "budget_usd_per_day",
+             "download_hosts"},
+            "put the key in an environment variable named by api_key_env or a 0600 file named "
+            "by api_key_file"
         );
         account_config a;
         const auto& cat = providers::catalog::builtin();
@@ -819,9 +1265,7 @@ private:
                     known += (known.empty() ? "" : ", ") + p;
                 }
                 reader_.error(
-                    n["provider"],
-                    key_path(path, "provider"),
-                    "unknown provider '" + *v + "'; known: " + known
+                    n["provider"], key_path(path, "provider"), "unknown provider; known: " + known
                 );
             }
             a.provider = *v;
@@ -856,6 +1300,9 @@ private:
         if (auto f = n["budget_usd_per_day"]) {
             a.budget_usd_per_day = money(f, key_path(path, "budget_usd_per_day"));
         }
+        if (auto f = n["download_hosts"]) {
+            download_hosts(f, key_path(path, "download_hosts"), a);
+        }
         api_key(n, path, a);
         if (reader_.errors().size() != before) {
             return std::nullopt;
@@ -863,8 +1310,32 @@ private:
         return a;
     }
 
+    void download_hosts(const yaml_node& n, const std::string& key, account_config& a) {
+        if (!reader_.is_sequence(n, key)) {
+            return;
+        }
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            const auto item_key = key + "[" + std::to_string(i) + "]";
+            auto v = reader_.string(n[i], item_key);
+            if (!v) {
+                continue;
+            }
+            std::string why;
+            if (auto origin = check_origin(*v, why)) {
+                if (std::find(a.download_hosts.begin(), a.download_hosts.end(), *origin) ==
+                    a.download_hosts.end()) {
+                    a.download_hosts.push_back(std::move(*origin));
+                }
+            } else {
+                reader_.error(
+                    n[i], item_key, why + " (write it as https://host or http://host:port)"
+                );
+            }
+        }
+    }
+
     std::optional<std::string> required_string(
-        const YAML::Node& map, const std::string& path, const char* field
+        const yaml_node& map, const std::string& path, const char* field
     ) {
         const auto n = map[field];
         if (!n) {
@@ -880,7 +1351,7 @@ private:
     }
 
     // Never puts the key (or any part of it) into a diagnostic.
-    void api_key(const YAML::Node& n, const std::string& path, account_config& a) {
+    void api_key(const yaml_node& n, const std::string& path, account_config& a) {
         const auto env = n["api_key_env"];
         const auto file = n["api_key_file"];
         if (static_cast<bool>(env) == static_cast<bool>(file)) {
@@ -898,20 +1369,26 @@ private:
             if (!name) {
                 return;
             }
+            // The name is never repeated: a key pasted in its place would be printed.
             if (!is_env_name(*name)) {
-                reader_.error(env, key, "'" + *name + "' is not an environment variable name");
+                reader_.error(
+                    env,
+                    key,
+                    "is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*); give the name "
+                    "of the variable that holds the key, not the key"
+                );
                 return;
             }
             const char* value = std::getenv(name->c_str());
             if (value == nullptr || *value == '\0') {
-                reader_.error(env, key, "environment variable " + *name + " is not set or empty");
+                reader_.error(env, key, "the environment variable it names is not set or empty");
                 return;
             }
             if (!is_clean_secret(value)) {
                 reader_.error(
                     env,
                     key,
-                    "environment variable " + *name + " contains spaces or control characters"
+                    "the environment variable it names contains spaces or control characters"
                 );
                 return;
             }
@@ -927,11 +1404,16 @@ private:
         const fs::path p = resolve(base_, *name);
         struct stat st {};
         if (::stat(p.c_str(), &st) != 0) {
-            reader_.error(file, key, "cannot read key file " + p.string() + ": no such file");
+            reader_.error(
+                file,
+                key,
+                "the key file it names does not exist (a relative path resolves against the "
+                "config file's folder)"
+            );
             return;
         }
         if (!S_ISREG(st.st_mode)) {
-            reader_.error(file, key, "key file " + p.string() + " is not a regular file");
+            reader_.error(file, key, "the key file it names is not a regular file");
             return;
         }
         if ((st.st_mode & 077) != 0) {
@@ -940,38 +1422,36 @@ private:
             reader_.error(
                 file,
                 key,
-                "key file " + p.string() + " has mode " + mode +
+                std::string{"the key file it names has mode "} + mode +
                     "; it must not be accessible by group or others (chmod 600)"
             );
             return;
         }
         if (st.st_uid != ::geteuid()) {
             reader_.error(
-                file, key, "key file " + p.string() + " is not owned by the user running shotfarm"
+                file, key, "the key file it names is not owned by the user running shotfarm"
             );
             return;
         }
         if (static_cast<std::uintmax_t>(st.st_size) > max_key_file_bytes) {
-            reader_.error(file, key, "key file " + p.string() + " is too large to be a key");
+            reader_.error(file, key, "the key file it names is too large to be a key");
             return;
         }
         std::ifstream in(p, std::ios::binary);
         std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         if (!in.good() && !in.eof()) {
-            reader_.error(file, key, "cannot read key file " + p.string());
+            reader_.error(file, key, "cannot read the key file it names");
             return;
         }
         while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
             secret.pop_back();
         }
         if (secret.empty()) {
-            reader_.error(file, key, "key file " + p.string() + " is empty");
+            reader_.error(file, key, "the key file it names is empty");
             return;
         }
         if (!is_clean_secret(secret)) {
-            reader_.error(
-                file, key, "key file " + p.string() + " contains spaces or control characters"
-            );
+            reader_.error(file, key, "the key file it names contains spaces or control characters");
             return;
         }
         a.api_key = std::move(secret);
@@ -979,7 +1459,7 @@ private:
     }
 
     // prices: {"<provider>/<provider model>": usd} or {"<provider>/<provider model>": {6s: usd}}
-    void prices(const YAML::Node& n, app_config& c) {
+    void prices(const yaml_node& n, app_config& c) {
         if (!reader_.is_map(n, "prices")) {
             return;
         }
@@ -999,9 +1479,11 @@ private:
                         no_resolution += (no_resolution.empty() ? "'" : " or '") + k + "'";
                     }
                 }
+                // The key path leaves the unknown name out (a pasted key must not be echoed);
+                // the hints name only catalog keys.
                 reader_.error(
                     kv.first,
-                    key,
+                    "prices",
                     !no_provider.empty() ? "name the provider too: " + no_provider
                     : !no_resolution.empty()
                         ? "this provider takes the resolution as a parameter; name it too: " +
@@ -1021,7 +1503,7 @@ private:
                     if (ec != std::errc{} || std::string_view{ptr} != "s" ||
                         !cat.has_price_key(id, seconds)) {
                         reader_.error(
-                            per.first, dkey, "expected a duration this model renders, like '6s'"
+                            per.first, key, "expected a duration this model renders, like '6s'"
                         );
                         continue;
                     }
@@ -1035,7 +1517,7 @@ private:
         }
     }
 
-    std::optional<double> price(const YAML::Node& n, const std::string& key) {
+    std::optional<double> price(const yaml_node& n, const std::string& key) {
         auto v = reader_.number(n, key);
         if (v && (*v <= 0 || *v > 100)) {
             reader_.error(n, key, "must be a price in USD > 0 and <= 100");
@@ -1051,6 +1533,37 @@ private:
 };
 
 }  // namespace
+
+std::optional<std::string> text_problem(std::string_view s, bool multiline) {
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        ++chars;
+        const std::size_t n = detail::utf8_sequence(s, i);
+        const auto at = " (at character " + std::to_string(chars) + ")";
+        if (n == 0) {
+            return "is not valid UTF-8 (at byte " + std::to_string(i + 1) + ")";
+        }
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::uint32_t cp = 0x110000;  // none
+        if (n == 1) {
+            cp = c;
+        } else if (n == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) {
+            cp = static_cast<unsigned char>(s[i + 1]);  // C1: U+0080..U+009F
+        }
+        if (cp == 0) {
+            return "contains a NUL character" + at;
+        }
+        const bool control = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+        const bool allowed = multiline && (cp == '\t' || cp == '\n' || cp == '\r');
+        if (control && !allowed) {
+            char code[8];
+            std::snprintf(code, sizeof code, "%04X", static_cast<unsigned>(cp));
+            return std::string{"contains the control character U+"} + code + at;
+        }
+        i += n;
+    }
+    return std::nullopt;
+}
 
 bool is_valid_id(std::string_view s, std::size_t max_len) {
     auto alnum = [](char c) {

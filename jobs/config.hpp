@@ -6,19 +6,18 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/mark.h>
+
 #include "jobs/diagnostic.hpp"
 #include "providers/catalog.hpp"
-
-namespace YAML {
-class Node;
-struct Mark;
-}  // namespace YAML
 
 namespace shotfarm::jobs {
 
@@ -95,7 +94,80 @@ std::string_view default_base_url(std::string_view provider);
 /// True for [A-Za-z0-9][A-Za-z0-9._-]{0,max_len-1} (project, shot and account names).
 bool is_valid_id(std::string_view s, std::size_t max_len);
 
+/// What PostgreSQL (a UTF8 database) or a provider would refuse in a text value, in plain words
+/// ("contains a NUL character (at character 12)", "is not valid UTF-8 (at byte 40)", "contains
+/// the control character U+001B (at character 3)"); nullopt when it is fine. Control
+/// characters are C0, DEL and C1; `multiline` lets tab, newline and carriage return through
+/// (prompts), otherwise they are refused too (ids, paths, URLs).
+std::optional<std::string> text_problem(std::string_view s, bool multiline);
+
 namespace detail {
+
+/// One YAML node as the loaders keep it: some 80 bytes plus its text, built straight from the
+/// parser's events (yaml-cpp's own node trees cost several hundred bytes a node, which made an
+/// 8 MiB shot list need 800 MB).
+struct yaml_data {
+    enum class kind : std::uint8_t { null, scalar, sequence, map };
+    kind k = kind::null;
+    bool plain = true;  // a plain scalar (typed by its text), not quoted or a block scalar
+    int line = 0;       // 0-based, as YAML::Mark
+    int col = 0;
+    std::string scalar;
+    std::vector<yaml_data> children;  // a map's keys and values alternate: k0, v0, k1, v1, ...
+    std::size_t streamed = 0;         // a sequence's items handed to a callback, not kept
+};
+
+/// A read-only handle on a yaml_data, with the subset of YAML::Node's interface the loaders
+/// use. A default-constructed handle is "undefined" (a missing key): false in a condition.
+class yaml_node {
+public:
+    yaml_node() = default;
+    explicit yaml_node(const yaml_data* d) : d_(d) {}
+
+    explicit operator bool() const { return d_ != nullptr; }
+    bool IsNull() const { return d_ != nullptr && d_->k == yaml_data::kind::null; }
+    bool IsScalar() const { return d_ != nullptr && d_->k == yaml_data::kind::scalar; }
+    bool IsSequence() const { return d_ != nullptr && d_->k == yaml_data::kind::sequence; }
+    bool IsMap() const { return d_ != nullptr && d_->k == yaml_data::kind::map; }
+    /// A plain scalar, typed by its text (`42` is an integer, `"42"` a string).
+    bool IsPlain() const { return d_ != nullptr && d_->plain; }
+    const std::string& Scalar() const;
+    YAML::Mark Mark() const;
+    /// Items of a sequence (streamed ones included), pairs of a map, else 0.
+    std::size_t size() const;
+    yaml_node operator[](std::size_t i) const;
+    yaml_node operator[](std::string_view key) const;
+
+    class iterator {
+    public:
+        explicit iterator(const yaml_data* at) : at_(at) {}
+        struct yaml_pair operator*() const;
+        iterator& operator++() {
+            at_ += 2;
+            return *this;
+        }
+        bool operator!=(const iterator& o) const { return at_ != o.at_; }
+
+    private:
+        const yaml_data* at_;
+    };
+    /// A map's key/value pairs (nothing for other nodes).
+    iterator begin() const;
+    iterator end() const;
+
+private:
+    const yaml_data* d_ = nullptr;
+};
+
+/// A map entry as iteration yields it: `for (const auto& kv : map)` → kv.first, kv.second.
+struct yaml_pair {
+    yaml_node first;
+    yaml_node second;
+};
+
+inline yaml_pair yaml_node::iterator::operator*() const {
+    return {yaml_node(at_), yaml_node(at_ + 1)};
+}
 
 /// Shared YAML plumbing for the config and shot-list loaders (implemented in config.cpp).
 /// Reading refuses, before building any tree, what could hurt the daemon or silently mean
@@ -106,24 +178,49 @@ class yaml_reader {
 public:
     yaml_reader(std::string display_file, diagnostics& errors);
 
-    /// Parses `path` into `root`; false (with diagnostics) on any problem.
-    bool load(const std::filesystem::path& path, std::uintmax_t max_bytes, YAML::Node& root);
+    /// Config files: no diagnostic quotes a value or key name unless it is a plain word
+    /// ([a-z_], at most 40 characters), since a pasted API key could be anywhere.
+    void redact_values(bool on) { redact_ = on; }
+    /// Whether `s` may appear in a diagnostic.
+    bool shows(std::string_view s) const;
+    /// 's' with control characters and invalid UTF-8 escaped as \xNN, cut at 80 characters
+    /// ("..." appended); in redacting mode "(not shown)" unless shows(s).
+    std::string quote(std::string_view s) const;
 
-    void error(const YAML::Node& at, std::string_view key, std::string_view message);
+    /// Parses `path`; false (with diagnostics) on any problem, else root() is the document.
+    /// With `streamed_key`, the items of the root map's list under that key are left out of
+    /// the tree (root()[streamed_key] is an empty sequence whose size() counts them): stream()
+    /// hands them over one at a time, so a long list never is in memory as a whole.
+    bool load(
+        const std::filesystem::path& path,
+        std::uintmax_t max_bytes,
+        std::string_view streamed_key = {}
+    );
+    yaml_node root() const { return yaml_node(root_.get()); }
+    /// Calls `each(index, item)` for every item left out by load(); each item's tree is freed
+    /// after its call.
+    void stream(const std::function<void(std::size_t, yaml_node)>& each);
+
+    void error(const yaml_node& at, std::string_view key, std::string_view message);
     void error(const YAML::Mark& at, std::string_view key, std::string_view message);
 
     /// Each getter records "key: expected ..." and returns nullopt on a type mismatch.
-    std::optional<std::string> string(const YAML::Node& n, std::string_view key);
-    std::optional<std::int64_t> integer(const YAML::Node& n, std::string_view key);
-    std::optional<double> number(const YAML::Node& n, std::string_view key);
-    bool is_map(const YAML::Node& n, std::string_view key);
-    bool is_sequence(const YAML::Node& n, std::string_view key);
-    /// Reports every key of `map` not in `known`, with a "did you mean" hint.
+    std::optional<std::string> string(const yaml_node& n, std::string_view key);
+    std::optional<std::int64_t> integer(const yaml_node& n, std::string_view key);
+    std::optional<double> number(const yaml_node& n, std::string_view key);
+    bool is_map(const yaml_node& n, std::string_view key);
+    bool is_sequence(const yaml_node& n, std::string_view key);
+    /// Reports every key of `map` not in `known`, with a "did you mean" hint. With
+    /// `secret_hint`, an unknown key whose name suggests a secret (key, token, secret,
+    /// password, ...) is reported as "<key>.<name>: unknown key; <secret_hint>".
     void check_keys(
-        const YAML::Node& map, std::string_view key, const std::vector<std::string_view>& known
+        const yaml_node& map,
+        std::string_view key,
+        const std::vector<std::string_view>& known,
+        std::string_view secret_hint = {}
     );
     /// "what YAML would call it": "a string", "an integer", "a list", ...
-    static std::string describe(const YAML::Node& n);
+    static std::string describe(const yaml_node& n);
 
     const std::string& file() const { return file_; }
     diagnostics& errors() { return errors_; }
@@ -131,10 +228,22 @@ public:
 private:
     std::string file_;
     diagnostics& errors_;
+    bool redact_ = false;
+    std::string text_;  // the file, kept between load() and stream()
+    std::string streamed_key_;
+    std::unique_ptr<yaml_data> root_;
 };
 
 /// Joins a key path: ("shots[2]", "image") -> "shots[2].image"; ("", "project") -> "project".
 std::string key_path(std::string_view parent, std::string_view child);
+
+/// Length of the valid UTF-8 sequence at s[i] (1..4); 0 when the bytes there are not UTF-8
+/// (overlong forms, surrogates and truncated sequences included).
+std::size_t utf8_sequence(std::string_view s, std::size_t i);
+
+/// `s` fit for a terminal: control characters and bytes that are not UTF-8 escaped as \xNN,
+/// cut after `max_chars` characters ("..." appended).
+std::string printable(std::string_view s, std::size_t max_chars = 80);
 
 }  // namespace detail
 }  // namespace shotfarm::jobs

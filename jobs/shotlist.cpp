@@ -15,6 +15,7 @@
 namespace shotfarm::jobs {
 namespace fs = std::filesystem;
 using detail::key_path;
+using detail::yaml_node;
 using detail::yaml_reader;
 using providers::mode;
 
@@ -111,7 +112,7 @@ struct field {
     bool null = false;     // written as null: "unset" (only for optional fields)
     std::string text;
     std::int64_t number = 0;
-    YAML::Node node;
+    yaml_node node;
     std::string key;  // key path where it was written, e.g. "shots[3].duration"
 
     bool usable() const { return present && !bad && !null; }
@@ -119,7 +120,7 @@ struct field {
 
 struct fields {
     field id, prompt, image, model, duration, resolution, takes, provider, account, priority;
-    YAML::Node map;
+    yaml_node map;
     std::string key;
 };
 
@@ -159,8 +160,12 @@ public:
         : reader_(file.string(), errors), file_(file), config_(config) {}
 
     std::optional<shot_list> load() {
-        YAML::Node root;
-        if (!reader_.load(file_, max_shotlist_bytes, root) || !reader_.is_map(root, "")) {
+        // The shots are streamed: one shot's YAML at a time, never the whole list's.
+        if (!reader_.load(file_, max_shotlist_bytes, "shots")) {
+            return std::nullopt;
+        }
+        const auto root = reader_.root();
+        if (!reader_.is_map(root, "")) {
             return std::nullopt;
         }
         reader_.check_keys(root, "", {"project", "priority", "budget_usd", "defaults", "shots"});
@@ -169,9 +174,17 @@ public:
         list.file = fs::absolute(file_, ec).lexically_normal();
         base_ = list.file.parent_path();
 
+        // The database stores the list's path (batches and shots.source_file) as text.
+        if (auto why = text_problem(list.file.string(), false)) {
+            reader_.error(
+                YAML::Mark::null_mark(), "", "the shot list's path " + *why + "; rename it"
+            );
+        }
         if (auto n = root["project"]) {
             if (auto v = reader_.string(n, "project")) {
-                if (!is_valid_id(*v, 128)) {
+                if (auto why = text_problem(*v, false)) {
+                    reader_.error(n, "project", *why);
+                } else if (!is_valid_id(*v, 128)) {
                     reader_.error(n, "project", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
                 }
                 list.project = *v;
@@ -225,11 +238,11 @@ public:
             }
             project_ = list.project;
             std::map<std::string, int> ids;  // id -> line of first use
-            for (std::size_t i = 0; i < shots.size(); ++i) {
+            list.shots.reserve(shots.size());
+            reader_.stream([&](std::size_t i, yaml_node n) {
                 const std::string path = "shots[" + std::to_string(i) + "]";
-                const auto n = shots[i];
                 if (!reader_.is_map(n, path)) {
-                    continue;
+                    return;
                 }
                 reader_.check_keys(n, path, shot_keys);
                 auto own = read_fields(n, path, shot_keys);
@@ -247,7 +260,7 @@ public:
                 if (auto s = make_shot(own, defaults)) {
                     list.shots.push_back(std::move(*s));
                 }
-            }
+            });
         }
         if (!reader_.errors().empty()) {
             return std::nullopt;
@@ -258,7 +271,7 @@ public:
 private:
     // Type-level checks of one map's fields (a shot or `defaults`); each problem reported once.
     fields read_fields(
-        const YAML::Node& map, const std::string& path, const std::vector<std::string_view>& known
+        const yaml_node& map, const std::string& path, const std::vector<std::string_view>& known
     ) {
         fields f;
         f.map = map;
@@ -289,6 +302,14 @@ private:
                 auto v = reader_.string(n, fd.key);
                 fd.bad = !v;
                 fd.text = v.value_or("");
+                // Every string goes to the database (a UTF8 text or jsonb value), and the
+                // prompt to a provider: refuse here what either would refuse later.
+                if (v) {
+                    if (auto why = text_problem(fd.text, std::string_view{name} == "prompt")) {
+                        reader_.error(n, fd.key, *why);
+                        fd.bad = true;
+                    }
+                }
             }
         };
         get(f.id, "id", false, false);
@@ -351,8 +372,8 @@ private:
         }
         if (f.provider.usable() && !providers::catalog::builtin().has_provider(f.provider.text)) {
             bad(f.provider,
-                "unknown provider '" + f.provider.text +
-                    "'; known: " + join(providers::catalog::builtin().providers()));
+                "unknown provider " + reader_.quote(f.provider.text) +
+                    "; known: " + join(providers::catalog::builtin().providers()));
         }
         if (f.account.usable()) {
             if (!is_valid_id(f.account.text, 64)) {
@@ -363,7 +384,8 @@ private:
                     names.push_back(a.name);
                 }
                 bad(f.account,
-                    "unknown account '" + f.account.text + "'; configured: " + join(names));
+                    "unknown account " + reader_.quote(f.account.text) +
+                        "; configured: " + join(names));
             }
         }
         if (f.priority.usable() &&
@@ -573,7 +595,7 @@ private:
         s.resolution = rendered;
         // An empty prompt: with a config, refused when any offer a configured account could
         // get requires one (the scheduler may pick it); without one, when every offer does.
-        if (s.prompt.empty()) {
+        if (s.prompt.empty() && !prompt.bad) {
             std::vector<std::string> need;
             std::vector<std::string> take;
             for (const auto& o : offers) {
@@ -716,6 +738,106 @@ private:
 };
 
 }  // namespace
+
+namespace {
+
+std::string refusal_reason(std::string_view sqlstate) {
+    if (sqlstate == "22021" || sqlstate == "22P05") {
+        return "text it cannot store: a NUL character or bytes that are not UTF-8";
+    }
+    if (sqlstate == "22P02" || sqlstate == "22P04") {
+        return "a value it could not read";
+    }
+    if (sqlstate == "22001") {
+        return "a value too long for its column";
+    }
+    if (sqlstate == "22003") {
+        return "a number out of range";
+    }
+    if (sqlstate == "23505") {
+        return "a shot or take stored twice";
+    }
+    if (sqlstate == "23514") {
+        return "a value its checks refuse";
+    }
+    if (sqlstate == "23502") {
+        return "a missing value";
+    }
+    return "a value it refuses (SQLSTATE " + detail::printable(sqlstate, 5) + ")";
+}
+
+// What in one shot the database could refuse; nullopt when nothing does.
+std::optional<std::string> storable_problem(const shot& s) {
+    const std::pair<const char*, const std::optional<std::string>*> texts[] = {
+        {"image", &s.image},
+        {"resolution", &s.resolution},
+        {"provider", &s.provider},
+        {"account", &s.account}};
+    if (auto why = text_problem(s.id, false)) {
+        return "the id " + *why;
+    }
+    if (auto why = text_problem(s.prompt, true)) {
+        return "the prompt " + *why;
+    }
+    if (auto why = text_problem(s.model, false)) {
+        return "the model " + *why;
+    }
+    for (auto [name, value] : texts) {
+        if (*value) {
+            if (auto why = text_problem(**value, false)) {
+                return std::string{name} + " " + *why;
+            }
+        }
+    }
+    if (s.image_path) {
+        if (auto why = text_problem(s.image_path->string(), false)) {
+            return "the image's path " + *why;
+        }
+    }
+    if (s.takes < 1 || s.takes > max_takes) {
+        return "takes is " + std::to_string(s.takes) + ", not 1 to " + std::to_string(max_takes);
+    }
+    if (s.duration < 1 || s.duration > 600) {
+        return "duration is " + std::to_string(s.duration) + " s";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool is_data_refusal(std::string_view sqlstate) {
+    return sqlstate.starts_with("22") || sqlstate.starts_with("23");
+}
+
+diagnostics explain_ingest_refusal(const shot_list& list, std::string_view sqlstate) {
+    const std::string file = list.file.string();
+    const std::string tail = "; the database refused it (" + refusal_reason(sqlstate) +
+                             "), nothing of the list was stored";
+    diagnostics out;
+    for (const auto& s : list.shots) {
+        if (auto why = storable_problem(s)) {
+            out.push_back(diagnostic{
+                file, s.line, s.col, "shot '" + detail::printable(s.id) + "': " + *why + tail});
+        }
+    }
+    if (!out.empty()) {
+        return out;
+    }
+    std::string what = "the shot list";
+    if (auto why = text_problem(list.project, false)) {
+        what = "the project name " + *why;
+    } else if (auto why2 = text_problem(file, false)) {
+        what = "the shot list's path " + *why2;
+    }
+    out.push_back(diagnostic{
+        file,
+        0,
+        0,
+        what + ": the database refused it (" + refusal_reason(sqlstate) +
+            "), nothing of the list was stored; run `shotfarm validate` on it and report this "
+            "as a bug (validation should have caught it)"});
+    return out;
+}
 
 shotlist_result load_shotlist(const fs::path& file, const app_config* config) {
     shotlist_result result;

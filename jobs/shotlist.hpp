@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jobs/config.hpp"
@@ -54,6 +55,17 @@ struct shotlist_result {
 shotlist_result load_shotlist(
     const std::filesystem::path& file, const app_config* config = nullptr
 );
+
+/// The database refused to ingest `list` with SQLSTATE `sqlstate` although it had passed
+/// load_shotlist (validation should catch everything first; this is the net under it). Returns
+/// the refusal in the user's words, never the database's message: `file:line:col: shot 'X':
+/// <what is wrong with it>; the database refused it (<plain reason>), nothing was stored`, at
+/// the shot whose values explain it, or one file-level diagnostic when no shot does.
+diagnostics explain_ingest_refusal(const shot_list& list, std::string_view sqlstate);
+
+/// SQLSTATE class 22 (data exception) or 23 (integrity constraint violation): the database
+/// refused the values, not the connection; explain_ingest_refusal() puts it in plain words.
+bool is_data_refusal(std::string_view sqlstate);
 
 /// Limits enforced by load_shotlist.
 inline constexpr std::uintmax_t max_shotlist_bytes = 8u << 20;

@@ -174,12 +174,13 @@ TEST_F(config, unknown_keys_and_shape) {
         "    api_key: sk-inline\n",
         5,
         5,
-        "accounts[0]: unknown key 'api_key'"
+        "accounts[0].api_key: unknown key; put the key in an environment variable named by "
+        "api_key_env or a 0600 file named by api_key_file"
     );
     expect_error("state_dir: x\n", 1, 1, "accounts: missing");
     expect_error("accounts: []\n", 1, 11, "accounts: must list at least one account");
     expect_error(
-        std::string{minimal} + "listen: \"localhost\"\n", 5, 9, "listen: must be \"host:port\""
+        std::string{minimal} + "listen: \"localhost\"\n", 5, 9, "listen: must be \"IP:port\""
     );
     expect_error(std::string{minimal} + "database: {}\n", 5, 11, "database: missing key 'url'");
     expect_error(
@@ -211,8 +212,7 @@ TEST_F(config, accounts_are_checked) {
         has(r.errors,
             6,
             15,
-            "accounts[1].provider: unknown provider 'replicate'; known: aimlapi, atlas, "
-            "minimax, wavespeed")
+            "accounts[1].provider: unknown provider; known: aimlapi, atlas, minimax, wavespeed")
     ) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 8, 11, "accounts[2].name: must match")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 10, 15, "accounts[2].base_url: must start with https://"))
@@ -225,7 +225,7 @@ TEST_F(config, accounts_are_checked) {
             "    api_key_env: SHOTFARM_TEST_KEY_A\n",
         5,
         11,
-        "accounts[1].name: duplicate account name 'atlas-a' (first at line 2)"
+        "accounts[1].name: duplicate account name (first at line 2)"
     );
 }
 
@@ -235,7 +235,7 @@ TEST_F(config, api_key_env_must_be_set) {
         "accounts:\n  - name: a\n    provider: atlas\n    api_key_env: SHOTFARM_TEST_UNSET\n",
         4,
         18,
-        "accounts[0].api_key_env: environment variable SHOTFARM_TEST_UNSET is not set or empty"
+        "accounts[0].api_key_env: the environment variable it names is not set or empty"
     );
     ::setenv("SHOTFARM_TEST_EMPTY", "", 1);
     expect_error(
@@ -270,8 +270,8 @@ TEST_F(config, api_key_file_permissions) {
         has(rejected.errors,
             4,
             19,
-            "accounts[0].api_key_file: key file " + (dir_.path() / "a.key").string() +
-                " has mode 0644; it must not be accessible by group or others (chmod 600)")
+            "accounts[0].api_key_file: the key file it names has mode 0644; it must not be "
+            "accessible by group or others (chmod 600)")
     ) << dump(rejected.errors);
 
     dir_.write("a.key", "sk-file-secret\r\n", 0600);
@@ -287,7 +287,7 @@ TEST_F(config, api_key_file_permissions) {
     dir_.write("a.key", "\n", 0600);
     expect_error(yaml, 4, 19, "is empty");
     fs::remove(dir_.path() / "a.key");
-    expect_error(yaml, 4, 19, "cannot read key file");
+    expect_error(yaml, 4, 19, "the key file it names does not exist");
     fs::create_directories(dir_.path() / "a.key");
     expect_error(yaml, 4, 19, "is not a regular file");
 }
@@ -317,7 +317,7 @@ TEST_F(config, api_keys_never_appear_in_diagnostics) {
         EXPECT_EQ(e.str().find("CANARY-bad"), std::string::npos) << e.str();
         EXPECT_EQ(e.str().find("CANARY-good"), std::string::npos) << e.str();
     }
-    EXPECT_TRUE(has(r.errors, 3, 45, "environment variable SHOTFARM_TEST_CANARY_2 contains spaces"))
+    EXPECT_TRUE(has(r.errors, 3, 45, "environment variable it names contains spaces"))
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 5, 46, "contains spaces or control characters")) << dump(r.errors);
     ::unsetenv("SHOTFARM_TEST_CANARY_1");
@@ -334,11 +334,7 @@ TEST_F(config, price_overrides_are_checked_against_the_catalog) {
         "  atlas/minimax/hailuo-02/i2v-pro: -1\n"
     );
     EXPECT_FALSE(r.config);
-    EXPECT_TRUE(
-        has(r.errors,
-            6,
-            3,
-            "prices.minimax/hailuo-02/fast: name the provider too: 'atlas/minimax/hailuo-02/fast'")
+    EXPECT_TRUE(has(r.errors, 6, 3, "prices: name the provider too: 'atlas/minimax/hailuo-02/fast'")
     ) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 7, 3, "unknown provider model")) << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 8, 33, "expected a duration this model renders")) << dump(r.errors);
@@ -404,7 +400,7 @@ TEST_F(config, price_keys_of_every_provider) {
         has(bad.errors,
             6,
             3,
-            "prices.minimax/MiniMax-Hailuo-02: this provider takes the resolution as a "
+            "prices: this provider takes the resolution as a "
             "parameter; name it too: 'minimax/MiniMax-Hailuo-02:1080P' or "
             "'minimax/MiniMax-Hailuo-02:512P' or 'minimax/MiniMax-Hailuo-02:768P'")
     ) << dump(bad.errors);
@@ -509,7 +505,7 @@ TEST_F(config, scheduler_keys_bad_values_name_the_key) {
         << dump(r.errors);
     EXPECT_TRUE(has(r.errors, 2, 11, "strategy: must be 'fastest' or 'cheapest'"))
         << dump(r.errors);
-    EXPECT_TRUE(has(r.errors, 4, 3, "generation_prior_s.hailuo-9: unknown model 'hailuo-9'"))
+    EXPECT_TRUE(has(r.errors, 4, 3, "generation_prior_s: unknown model; known: hailuo-02-fast"))
         << dump(r.errors);
     EXPECT_TRUE(
         has(r.errors,
@@ -577,6 +573,262 @@ TEST_F(config, schema_generation_prior_models_are_the_catalogs) {
     // Same bounds as the loader's seconds(): > 0, <= 3600.
     EXPECT_EQ(prior.at("additionalProperties").at("exclusiveMinimum").as_int64(), 0);
     EXPECT_EQ(prior.at("additionalProperties").at("maximum").as_int64(), 3600);
+}
+
+// Issue 11: a key pasted into any field of the config is never printed back. Each row puts a
+// recognisable fake key somewhere a key could land; no diagnostic may contain it, and every
+// row that is an error still names a key path at a line and column.
+TEST_F(config, a_pasted_key_is_never_echoed_by_any_diagnostic) {
+    for (const std::string key : {"sk-CANARY-0123456789abcdefABCDEF", "CANARY+9f8e/7d6c5b4a3=="}) {
+        dir_.write("open.key", "x\n", 0644);
+        struct row {
+            std::string yaml;
+            bool error;  // the row is a mistake the loader must report
+        };
+        const std::string acc = "accounts:\n  - name: a\n    provider: atlas\n";
+        const std::string env = "    api_key_env: SHOTFARM_TEST_KEY_A\n";
+        const std::string q = "'" + key + "'";
+        const std::vector<row> rows{
+            {"state_dir: " + q + "\n" + acc + env, false},
+            {"output_dir: " + q + "\n" + acc + env, false},
+            {"database: {url: " + q + "}\n" + acc + env, false},
+            {"listen: " + q + "\n" + acc + env, true},
+            {"strategy: " + q + "\n" + acc + env, true},
+            {"ambiguous: " + q + "\n" + acc + env, true},
+            {"ambiguous_policy: " + q + "\n" + acc + env, true},
+            {"accounts:\n  - name: " + q + "\n    provider: atlas\n" + env,
+             key.find('+') != std::string::npos},
+            {"accounts:\n  - name: a\n    provider: " + q + "\n" + env, true},
+            {acc + env + "    base_url: " + q + "\n", true},
+            {acc + env + "    base_url: 'http://" + key + "'\n", true},
+            {acc + env + "    download_hosts: [" + q + "]\n", true},
+            {acc + env + "    download_hosts: ['https://cdn.example.com/" + key + "']\n", true},
+            {acc + "    api_key_env: " + q + "\n", true},
+            {acc + "    api_key_file: " + q + "\n", true},
+            {acc + "    api_key_file: open.key\n    api_key_env: " + q + "\n", true},
+            {acc + env + "    api_key: " + q + "\n", true},
+            {acc + env + "    token: " + q + "\n", true},
+            {acc + env + "    " + q + ": 1\n", true},
+            {acc + env + "    " + q + ": 1\n    " + q + ": 1\n", true},
+            {q + ": 1\n" + acc + env, true},
+            {acc + env + "prices: {" + q + ": 0.1}\n", true},
+            {acc + env + "prices: {atlas/minimax/hailuo-02/fast: {" + q + ": 0.1}}\n", true},
+            {acc + env + "generation_prior_s: {" + q + ": 10}\n", true},
+            {acc + env + "    max_concurrency: " + q + "\n", true},
+            {acc + env + "    max_concurrency: " + key + "\n", true},
+            {"max_attempts: " + key + "\n" + acc + env, true},
+            {"budget_usd: " + key + "\n" + acc + env, true},
+            {"listen_max_connections: " + q + "\n" + acc + env, true},
+            {"strategy: !" + key.substr(0, key.find('+')) + " fastest\n" + acc + env, true},
+        };
+        for (const auto& [yaml, error] : rows) {
+            const auto r = load(yaml);
+            SCOPED_TRACE(yaml);
+            EXPECT_EQ(r.errors.empty(), !error) << dump(r.errors);
+            for (const auto& e : r.errors) {
+                EXPECT_EQ(e.str().find(key), std::string::npos) << e.str();
+                EXPECT_EQ(e.str().find(key.substr(0, 12)), std::string::npos) << e.str();
+                EXPECT_GT(e.line, 0) << e.str();
+            }
+        }
+    }
+}
+
+TEST_F(config, base_url_is_https_unless_the_host_is_loopback) {
+    auto with = [&](std::string_view url) {
+        return load(std::string{minimal} + "    base_url: '" + std::string{url} + "'\n");
+    };
+    for (const char* ok :
+         {"https://api.example.com",
+          "https://api.example.com:8443/v1/",
+          "http://127.0.0.1:18080",
+          "http://127.9.9.9",
+          "http://[::1]:9000/atlas",
+          "http://localhost:8080",
+          "http://LOCALHOST:8080"}) {
+        const auto r = with(ok);
+        ASSERT_TRUE(r.config) << ok << "\n" << dump(r.errors);
+    }
+    EXPECT_EQ(
+        with("https://api.example.com:8443/v1/").config->accounts[0].base_url,
+        "https://api.example.com:8443/v1"
+    );
+    const std::pair<const char*, const char*> refused[] = {
+        {"http://203.0.113.5", "plain http:// would send the API key in clear; use https://"},
+        {"http://10.0.0.1:8080", "is accepted only for a loopback host"},
+        {"http://localhost.example.com", "is accepted only for a loopback host"},
+        {"http://[::ffff:203.0.113.5]", "is accepted only for a loopback host"},
+        {"https://user:pw@api.example.com", "must not contain a user name or password"},
+        {"https://api.example.com@evil.example", "must not contain a user name or password"},
+        {"https://api.example.com/?x=1", "must not contain a query"},
+        {"https://api.example.com/#top", "or a fragment"},
+        {"https://api.example.com:0", "has a port that is not a number from 1 to 65535"},
+        {"https://api.example.com:99999", "has a port that is not a number from 1 to 65535"},
+        {"https://", "has no host"},
+        {"ftp://api.example.com", "must start with https://"},
+        {"https://api.exa mple.com", "must not contain spaces"},
+        {"https://%6cocalhost", "must not percent-encode its host"},
+    };
+    for (auto [url, why] : refused) {
+        SCOPED_TRACE(url);
+        const auto r = with(url);
+        EXPECT_FALSE(r.config);
+        ASSERT_EQ(r.errors.size(), 1u) << dump(r.errors);
+        EXPECT_TRUE(has(r.errors, 5, 15, "accounts[0].base_url: ")) << dump(r.errors);
+        EXPECT_TRUE(has(r.errors, 5, 15, why)) << dump(r.errors);
+    }
+}
+
+TEST_F(config, download_hosts_are_origins_stored_normalized) {
+    const auto r = load(
+        std::string{minimal} +
+        "    download_hosts:\n"
+        "      - https://CDN.Example.com\n"
+        "      - http://10.1.2.3:8080\n"
+        "      - 'https://[2001:DB8::1]/'\n"
+        "      - https://cdn.example.com:443\n"
+    );
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    EXPECT_EQ(
+        r.config->accounts[0].download_hosts,
+        (std::vector<std::string>{
+            "https://cdn.example.com:443", "http://10.1.2.3:8080", "https://[2001:db8::1]:443"})
+    );
+    EXPECT_TRUE(load(minimal).config->accounts[0].download_hosts.empty());
+
+    const std::pair<const char*, const char*> refused[] = {
+        {"https://cdn.example.com/videos",
+         "must be an origin, scheme://host[:port], without a path"},
+        {"ftp://cdn.example.com", "must start with https://"},
+        {"cdn.example.com", "must start with https://"},
+        {"https://u@cdn.example.com", "must not contain a user name or password"},
+        {"https://cdn.example.com?x", "must not contain a query"},
+        {"https://cdn.example.com:0", "has a port that is not a number"},
+    };
+    for (auto [host, why] : refused) {
+        SCOPED_TRACE(host);
+        expect_error(
+            std::string{minimal} + "    download_hosts: ['" + host + "']\n",
+            5,
+            22,
+            std::string{"accounts[0].download_hosts[0]: "} + why
+        );
+    }
+    expect_error(
+        std::string{minimal} + "    download_hosts: https://cdn.example.com\n",
+        5,
+        21,
+        "accounts[0].download_hosts: expected a list"
+    );
+}
+
+TEST_F(config, listen_max_connections) {
+    EXPECT_EQ(load(minimal).config->listen_max_connections, 64);
+    EXPECT_EQ(
+        load(std::string{minimal} + "listen_max_connections: 1\n").config->listen_max_connections, 1
+    );
+    EXPECT_EQ(
+        load(std::string{minimal} + "listen_max_connections: 4096\n")
+            .config->listen_max_connections,
+        4096
+    );
+    for (const char* bad : {"0", "4097", "-1"}) {
+        expect_error(
+            std::string{minimal} + "listen_max_connections: " + bad + "\n",
+            5,
+            25,
+            "listen_max_connections: must be an integer from 1 to 4096"
+        );
+    }
+    expect_error(
+        std::string{minimal} + "listen_max_connections: many\n",
+        5,
+        25,
+        "listen_max_connections: expected an integer"
+    );
+}
+
+// A name would pass validation and then fail at bind ("Invalid argument"): only IP literals.
+TEST_F(config, listen_is_an_ip_and_a_port) {
+    expect_error(
+        std::string{minimal} + "listen: localhost:9464\n",
+        5,
+        9,
+        "listen: must be an IP address and port; names are not looked up: write "
+        "\"127.0.0.1:9464\""
+    );
+    for (const char* bad :
+         {"example.com:80",
+          "127.0.0.1:65536",
+          "127.0.0.1:",
+          "127.0.0.1",
+          ":9464",
+          "::1:9464",
+          "[::1]",
+          "1.2.3:80",
+          "256.1.1.1:80",
+          "[localhost]:80",
+          "127.0.0.1:+80",
+          "127.0.0.1:000080"}) {
+        SCOPED_TRACE(bad);
+        expect_error(
+            std::string{minimal} + "listen: '" + bad + "'\n", 5, 9, "listen: must be \"IP:port\""
+        );
+    }
+    const auto v4 = load(std::string{minimal} + "listen: 0.0.0.0:0\n");
+    ASSERT_TRUE(v4.config) << dump(v4.errors);
+    EXPECT_EQ(v4.config->listen_host, "0.0.0.0");
+    EXPECT_EQ(v4.config->listen_port, 0);
+    const auto v6 = load(std::string{minimal} + "listen: '[::1]:9464'\n");
+    ASSERT_TRUE(v6.config) << dump(v6.errors);
+    EXPECT_EQ(v6.config->listen_host, "::1");
+    EXPECT_EQ(v6.config->listen_port, 9464);
+}
+
+// Paths the database stores as text must be UTF-8 without control characters.
+TEST_F(config, paths_the_database_stores_are_text) {
+    expect_error(
+        std::string{minimal} + "output_dir: \"out\\x01put\"\n",
+        5,
+        13,
+        "output_dir: the path contains the control character U+0001"
+    );
+    const auto odd = dir_.path() / "odd\xff";
+    fs::create_directories(odd);
+    {
+        std::ofstream out(odd / "config.yaml");
+        out << minimal;
+    }
+    const auto r = load_config(odd / "config.yaml");
+    EXPECT_FALSE(r.config);
+    EXPECT_TRUE(has(r.errors, 0, 0, "the config file's path is not valid UTF-8")) << dump(r.errors);
+}
+
+TEST(text_problem, what_the_database_and_providers_refuse) {
+    EXPECT_FALSE(text_problem("a plain prompt, café, 東京", false));
+    EXPECT_FALSE(text_problem("line one\n\tline two\r\n", true));
+    EXPECT_EQ(
+        text_problem("line one\nline two", false),
+        "contains the control character U+000A (at character 9)"
+    );
+    EXPECT_EQ(
+        text_problem(std::string_view{"ab\0c", 4}, true),
+        "contains a NUL character (at character 3)"
+    );
+    EXPECT_EQ(
+        text_problem("a\x1b[31m", true), "contains the control character U+001B (at character 2)"
+    );
+    EXPECT_EQ(
+        text_problem("a\x7f", true), "contains the control character U+007F (at character 2)"
+    );
+    EXPECT_EQ(
+        text_problem("é\xc2\x85", true), "contains the control character U+0085 (at character 2)"
+    );
+    EXPECT_FALSE(text_problem("\xc2\xa0", true));  // U+00A0, a no-break space: printable
+    EXPECT_EQ(text_problem("caf\xe9", true), "is not valid UTF-8 (at byte 4)");
+    EXPECT_EQ(text_problem("\xc0\xaf", true), "is not valid UTF-8 (at byte 1)");      // overlong
+    EXPECT_EQ(text_problem("\xed\xa0\x80", true), "is not valid UTF-8 (at byte 1)");  // surrogate
+    EXPECT_EQ(text_problem("ab\xe6\x9d", true), "is not valid UTF-8 (at byte 3)");    // cut short
 }
 
 }  // namespace

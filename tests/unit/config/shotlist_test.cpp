@@ -219,8 +219,7 @@ TEST_F(shotlist, prompt_length_counts_code_points) {
 TEST_F(shotlist, prompt_must_be_valid_utf8) {
     const auto r = load("project: film\nshots:\n  - id: a\n    prompt: caf\xe9 au lait\n");
     EXPECT_FALSE(r.list);
-    EXPECT_TRUE(has(r.errors, 4, 13, "shots[0].prompt: prompt is not valid UTF-8"))
-        << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 4, 13, "shots[0].prompt: is not valid UTF-8")) << dump(r.errors);
 }
 
 TEST_F(shotlist, empty_prompt_only_where_the_model_allows_it) {
