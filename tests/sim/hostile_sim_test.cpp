@@ -3,6 +3,8 @@
 // chains, job ids that climb out of a path, undocumented status words — on every provider, and
 // the ledger entries that let an end-to-end test prove the farm touched nothing it should not
 // (escaped requests, media fetches per job, credentials sent to a media route).
+#include <cctype>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,11 @@ struct provider_case {
     json::object body;  // without the prompt
 };
 
+// gtest names and prints a case by its provider.
+void PrintTo(const provider_case& c, std::ostream* os) {
+    *os << c.name;
+}
+
 std::vector<provider_case> cases() {
     return {
         {"atlas",
@@ -73,7 +80,7 @@ std::vector<provider_case> cases() {
     };
 }
 
-class hostile : public ::testing::TestWithParam<provider_case> {
+class sim_hostile_answers : public ::testing::TestWithParam<provider_case> {
 protected:
     static void SetUpTestSuite() { sim_ = new sim_process(yaml()); }
     static void TearDownTestSuite() {
@@ -184,26 +191,26 @@ private:
     static sim_process* sim_;
 };
 
-sim_process* hostile::sim_ = nullptr;
+sim_process* sim_hostile_answers::sim_ = nullptr;
 
-TEST_P(hostile, url_ftp_names_the_sims_own_host_on_the_ftp_scheme) {
+TEST_P(sim_hostile_answers, url_ftp_names_the_sims_own_host_on_the_ftp_scheme) {
     const auto id = submit("a harbour at dusk [sim:url_ftp]");
     const auto url = video_url_of(id);
     EXPECT_EQ(url.rfind("ftp://127.0.0.1:" + std::to_string(sim().port()) + "/_sim/", 0), 0U)
         << url;
 }
 
-TEST_P(hostile, url_foreign_names_a_loopback_port_the_sim_does_not_own) {
+TEST_P(sim_hostile_answers, url_foreign_names_a_loopback_port_the_sim_does_not_own) {
     const auto id = submit("a harbour at dusk [sim:url_foreign]");
     EXPECT_EQ(video_url_of(id), "http://127.0.0.1:" + std::to_string(foreign_port) + "/metrics");
 }
 
-TEST_P(hostile, url_private_names_the_cloud_metadata_address) {
+TEST_P(sim_hostile_answers, url_private_names_the_cloud_metadata_address) {
     const auto id = submit("a harbour at dusk [sim:url_private]");
     EXPECT_EQ(video_url_of(id), "http://169.254.169.254/latest/meta-data/");
 }
 
-TEST_P(hostile, a_healthy_job_has_a_plain_url_and_its_fetch_is_counted) {
+TEST_P(sim_hostile_answers, a_healthy_job_has_a_plain_url_and_its_fetch_is_counted) {
     const auto id = submit("a harbour at dusk");
     const auto url = video_url_of(id);
     ASSERT_EQ(url.rfind(sim().base_url() + "/_sim/", 0), 0U) << url;
@@ -216,7 +223,7 @@ TEST_P(hostile, a_healthy_job_has_a_plain_url_and_its_fetch_is_counted) {
 }
 
 // `[sim:redirect:N]`: N 302s on the sim's own origin, then the file, for N = 1..5.
-TEST_P(hostile, redirect_n_answers_n_302s_on_its_own_origin_then_the_file) {
+TEST_P(sim_hostile_answers, redirect_n_answers_n_302s_on_its_own_origin_then_the_file) {
     for (int n = 1; n <= 5; ++n) {
         const auto id = submit("a harbour at dusk [sim:redirect:" + std::to_string(n) + "]");
         auto url = video_url_of(id);
@@ -241,7 +248,7 @@ TEST_P(hostile, redirect_n_answers_n_302s_on_its_own_origin_then_the_file) {
     }
 }
 
-TEST_P(hostile, redirect_foreign_and_private_send_one_302_off_the_sims_origin) {
+TEST_P(sim_hostile_answers, redirect_foreign_and_private_send_one_302_off_the_sims_origin) {
     const std::vector<std::pair<std::string, std::string>> traps = {
         {"[sim:redirect_foreign]", "http://127.0.0.1:" + std::to_string(foreign_port) + "/metrics"},
         {"[sim:redirect_private]", "http://169.254.169.254/latest/meta-data/"},
@@ -259,7 +266,9 @@ TEST_P(hostile, redirect_foreign_and_private_send_one_302_off_the_sims_origin) {
     }
 }
 
-TEST_P(hostile, id_climb_is_found_by_its_encoded_id_and_a_raw_one_is_recorded_as_escaped) {
+TEST_P(
+    sim_hostile_answers, id_climb_is_found_by_its_encoded_id_and_a_raw_one_is_recorded_as_escaped
+) {
     const auto before = escaped();
     const auto id = submit("a harbour at dusk [sim:id_climb]");
     EXPECT_EQ(id.rfind("../../../admin/delete?x=", 0), 0U) << id;
@@ -283,7 +292,7 @@ TEST_P(hostile, id_climb_is_found_by_its_encoded_id_and_a_raw_one_is_recorded_as
     }
 }
 
-TEST_P(hostile, id_ctrl_carries_a_space_and_a_control_character_and_is_found_encoded) {
+TEST_P(sim_hostile_answers, id_ctrl_carries_a_space_and_a_control_character_and_is_found_encoded) {
     const auto id = submit("a harbour at dusk [sim:id_ctrl]");
     EXPECT_NE(id.find(' '), std::string::npos) << id;
     EXPECT_NE(id.find('\x01'), std::string::npos) << id;
@@ -291,13 +300,13 @@ TEST_P(hostile, id_ctrl_carries_a_space_and_a_control_character_and_is_found_enc
     EXPECT_EQ(entry(id).at("prompt"), "a harbour at dusk [sim:id_ctrl]");
 }
 
-TEST_P(hostile, id_long_is_300_bytes_and_is_found) {
+TEST_P(sim_hostile_answers, id_long_is_300_bytes_and_is_found) {
     const auto id = submit("a harbour at dusk [sim:id_long]");
     EXPECT_EQ(id.size(), 300U);
     EXPECT_FALSE(poll(id).first.empty());
 }
 
-TEST_P(hostile, status_bogus_answers_an_undocumented_word_and_never_an_output) {
+TEST_P(sim_hostile_answers, status_bogus_answers_an_undocumented_word_and_never_an_output) {
     const auto id = submit("a harbour at dusk [sim:status_bogus]");
     // The generation itself completes (the ledger says so); the polls never tell.
     poll_until([&] { return str(entry(id).at("outcome")) == "completed"; });
@@ -310,7 +319,9 @@ TEST_P(hostile, status_bogus_answers_an_undocumented_word_and_never_an_output) {
     }
 }
 
-TEST_P(hostile, documented_requests_escape_nothing_and_media_fetches_carry_no_credentials) {
+TEST_P(
+    sim_hostile_answers, documented_requests_escape_nothing_and_media_fetches_carry_no_credentials
+) {
     const auto before = escaped();
     const auto id = submit("a quiet road");
     const auto url = video_url_of(id);
@@ -325,8 +336,8 @@ TEST_P(hostile, documented_requests_escape_nothing_and_media_fetches_carry_no_cr
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    every_provider,
-    hostile,
+    each_provider,
+    sim_hostile_answers,
     ::testing::ValuesIn(cases()),
     [](const ::testing::TestParamInfo<provider_case>& param) { return param.param.name; }
 );
