@@ -1,5 +1,7 @@
 #include "providers/atlas/atlas_provider.hpp"
 
+#include <algorithm>
+
 #include "net/http_client.hpp"
 #include "net/multipart.hpp"
 #include "providers/api_request.hpp"
@@ -9,6 +11,24 @@
 namespace shotfarm::providers::atlas {
 
 namespace http = boost::beast::http;
+
+namespace {
+
+// The name the upload carries: the file's own when it is plain printable ASCII (it ends up in a
+// multipart header, which refuses quotes and line breaks), else a neutral one of its type.
+std::string upload_name(const std::filesystem::path& file, std::string_view mime) {
+    std::string name = file.filename().string();
+    const bool plain =
+        !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+            return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+        });
+    if (plain) {
+        return name;
+    }
+    return mime == "image/png" ? "frame.png" : "frame.jpg";
+}
+
+}  // namespace
 
 atlas_provider::atlas_provider(account acct, net::http_client& http)
     : acct_(std::move(acct)), http_(http) {
@@ -24,7 +44,8 @@ boost::asio::awaitable<upload_result> atlas_provider::upload_image(std::filesyst
     if (image.mime.empty()) {
         co_return upload_result{outcome_class::rejected_input, {}, std::move(image.problem)};
     }
-    auto form = net::make_multipart_file("file", file.filename().string(), image.mime, image.bytes);
+    auto form =
+        net::make_multipart_file("file", upload_name(file, image.mime), image.mime, image.bytes);
     auto ex = co_await api_request(
         http_,
         acct_,

@@ -430,6 +430,18 @@ TEST_F(AtlasUploadRecheck, ProviderUploadsAValidImage) {
     EXPECT_EQ(script_->seen[0].target, "/api/v1/model/uploadMedia");
 }
 
+TEST_F(AtlasUploadRecheck, ProviderUploadsAFileWhoseNameCannotBeAHeader) {
+    auto p = make("atlas");
+    answer(200, R"({"code":200,"data":{"download_url":"https://atlas-img.example/a.png"}})");
+    // A quote and a line break are legal in a file name but not in a multipart header: the
+    // upload goes out under a neutral name instead of throwing.
+    auto up =
+        run(p->upload_image(file("we\"ird\nname.png", std::string("\x89PNG\r\n\x1a\n....", 12))));
+    EXPECT_EQ(up.cls, outcome_class::ok) << up.message;
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_NE(script_->seen[0].body.find("filename=\"frame.png\""), std::string::npos);
+}
+
 TEST_F(AtlasUploadRecheck, ProviderRefusesAFileChangedSinceValidationAndSendsNothing) {
     auto p = make("atlas");
     // Validated as a PNG, then overwritten with text.
