@@ -305,6 +305,7 @@ TEST(hostile_e2e, HostileAnswersAreRefusedOnceTheRunEndsAndTheHealthyShotsRender
             continue;
         }
         ++parked;
+        std::cout << "  " << s.id << ": " << state << " · " << error.substr(0, 200) << "\n";
         EXPECT_TRUE(state == "held" || state == "failed") << state;
         EXPECT_FALSE(fs::exists(r[3]) && !r[3].empty()) << "no file for a refused answer";
         // The reason names the provider, the account and the shot.
