@@ -725,7 +725,7 @@ void yaml_reader::check_keys(
             error(kv.first, key, message);
             continue;
         }
-        std::string message = "unknown key '" + name + "'";
+        std::string message = "unknown key " + quote(name);
         std::string_view best;
         std::size_t best_distance = 3;
         for (auto k : known) {
@@ -882,6 +882,12 @@ std::optional<http_url> parse_http_url(std::string_view text, std::string& why) 
         out.port = static_cast<std::uint16_t>(value);
     }
     out.path = std::string{u.encoded_path()};
+    // Boost.URL 1.81 reads "https://h:8x/p" as port "8" and path "x/p"; after an authority a
+    // path must start with '/'.
+    if (!out.path.empty() && out.path.front() != '/') {
+        why = "has a port that is not a number from 1 to 65535";
+        return std::nullopt;
+    }
     return out;
 }
 

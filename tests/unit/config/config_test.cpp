@@ -664,6 +664,7 @@ TEST_F(config, base_url_is_https_unless_the_host_is_loopback) {
         {"https://api.example.com/#top", "or a fragment"},
         {"https://api.example.com:0", "has a port that is not a number from 1 to 65535"},
         {"https://api.example.com:99999", "has a port that is not a number from 1 to 65535"},
+        {"https://api.example.com:443x/v1", "has a port that is not a number from 1 to 65535"},
         {"https://", "has no host"},
         {"ftp://api.example.com", "must start with https://"},
         {"https://api.exa mple.com", "must not contain spaces"},
