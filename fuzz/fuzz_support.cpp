@@ -184,8 +184,9 @@ bool paths_stay_inside(std::string_view text) {
     try {
         std::istringstream stream{std::string{text}};
         YAML::Parser parser(stream);
-        while (check.ok && parser.HandleNextDocument(check)) {
-        }
+        // Only the first document: the loaders refuse a second one before using any value
+        // (and yaml-cpp 0.7 reports a document forever after some stray directives).
+        parser.HandleNextDocument(check);
     } catch (const std::exception&) {
         // The loaders use the same parser: they stop at the same error, before any file.
     }

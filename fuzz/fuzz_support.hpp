@@ -53,7 +53,7 @@ const std::filesystem::path& scratch_dir();
 /// Writes `bytes` to scratch_dir()/name (replacing it) and returns the path.
 std::filesystem::path write_scratch(const std::string& name, std::string_view bytes);
 
-/// Whether every scalar of the YAML document(s) in `text`, read as a path relative to
+/// Whether every scalar of the first YAML document in `text`, read as a path relative to
 /// scratch_dir() the way the loaders resolve paths (absolute, "..", a NUL cutting the name),
 /// stays inside scratch_dir(). YAML that does not parse is "inside": the loaders stop at the
 /// parse error before they touch any file. Inputs that fail this are not run (a shot list's
