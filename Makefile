@@ -65,7 +65,7 @@ fuzz: fuzz-build
 
 # The smoke run of `make test`: every target FUZZ_SMOKE_SECONDS seconds under ctest.
 fuzz-smoke: fuzz-build
-	cd $(FUZZ_DIR) && ctest --output-on-failure -L fuzz -j $(JOBS) --timeout 300
+	cd $(FUZZ_DIR) && ctest --output-on-failure -L fuzz --no-tests=error -j $(JOBS) --timeout 300
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs -r clang-format -i
