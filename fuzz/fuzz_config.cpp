@@ -8,6 +8,7 @@
 #include "fuzz/fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    shotfarm::fuzz::check_path_guard();
     shotfarm::fuzz::stock_keys();
     return 0;
 }

@@ -114,6 +114,7 @@ void check_result(const jobs::shotlist_result& r) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    shotfarm::fuzz::check_path_guard();
     stock_images();
     return 0;
 }

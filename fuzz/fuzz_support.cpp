@@ -193,4 +193,24 @@ bool paths_stay_inside(std::string_view text) {
     return check.ok;
 }
 
+void check_path_guard() {
+    for (const std::string_view outside :
+         {"image: /etc/passwd",
+          "shots: [{image: ../secret.png}]",
+          "image: frames/../../x.png",
+          "api_key_file: \"a\\0/../../../etc/shadow\"",
+          "{a: [b, {c: \"\\x2fdev/zero\"}]}",
+          "image: \"..\\0x\""}) {
+        require(!paths_stay_inside(outside), "the path guard refuses", outside);
+    }
+    for (const std::string_view inside :
+         {"image: dusk_harbour.png",
+          "image: frames/a.png",
+          "base_url: https://api.example.com/v1",
+          "prompt: \"a\\0b\"",
+          "not: [valid"}) {
+        require(paths_stay_inside(inside), "the path guard lets through", inside);
+    }
+}
+
 }  // namespace shotfarm::fuzz

@@ -61,4 +61,8 @@ std::filesystem::path write_scratch(const std::string& name, std::string_view by
 /// filesystem).
 bool paths_stay_inside(std::string_view text);
 
+/// Aborts unless paths_stay_inside() refuses the escapes it is there for and lets ordinary
+/// lists through; the loader targets call it once at start, so every run proves the guard.
+void check_path_guard();
+
 }  // namespace shotfarm::fuzz
