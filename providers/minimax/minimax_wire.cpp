@@ -292,10 +292,15 @@ upload_result parse_retrieve(unsigned http_status, std::string_view body) {
         r.message = base_resp_text(b);
         return r;
     }
-    if (o != nullptr) {
-        if (const auto* f = o->if_contains("file"); f != nullptr && f->is_object()) {
-            r.url = string_field(f->as_object(), "download_url");
-        }
+    if (o == nullptr) {
+        // A broken body (cut short, an HTML error page) says nothing of the file: read again.
+        r.cls = outcome_class::retryable;
+        r.message =
+            "files/retrieve: HTTP " + std::to_string(http_status) + " with an unreadable body";
+        return r;
+    }
+    if (const auto* f = o->if_contains("file"); f != nullptr && f->is_object()) {
+        r.url = string_field(f->as_object(), "download_url");
     }
     if (r.url.empty()) {
         r.cls = outcome_class::bad_answer;

@@ -45,7 +45,8 @@ struct query_result {
 query_result parse_query(unsigned http_status, std::string_view body);
 
 /// Maps a files/retrieve GET onto cls + `file.download_url` (in upload_result's shape: the
-/// url is the one to download); an answer without a string download_url is bad_answer.
+/// url is the one to download); a readable answer without a string download_url is bad_answer,
+/// an unreadable body retryable.
 upload_result parse_retrieve(unsigned http_status, std::string_view body);
 
 /// Combines a Success query with its retrieve: succeeded with the URL, or a pending poll of the

@@ -176,6 +176,10 @@ TEST(MinimaxWire, RetrieveGivesTheDownloadUrl) {
         parse_retrieve(200, R"({"file":{},"base_resp":{"status_code":0}})").cls,
         outcome_class::bad_answer
     );
+    EXPECT_EQ(
+        parse_retrieve(200, R"({"file":{"download_url":"https://x/y.mp4"<html>)").cls,
+        outcome_class::retryable
+    ) << "a broken body is read again, not held";
     EXPECT_EQ(parse_retrieve(200, with_code(1004, "no")).cls, outcome_class::account_problem);
     EXPECT_EQ(parse_retrieve(200, with_code(2013, "bad file id")).cls, outcome_class::retryable);
     EXPECT_EQ(parse_retrieve(500, "").cls, outcome_class::retryable);
