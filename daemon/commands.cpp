@@ -123,7 +123,8 @@ std::string restart_only_change(const jobs::app_config& a, const jobs::app_confi
     if (a.database_url != b.database_url || a.state_dir != b.state_dir) {
         return "database";
     }
-    if (a.listen_host != b.listen_host || a.listen_port != b.listen_port) {
+    if (a.listen_host != b.listen_host || a.listen_port != b.listen_port ||
+        a.listen_max_connections != b.listen_max_connections) {
         return "listen";
     }
     if (a.output_dir != b.output_dir) {
@@ -286,7 +287,10 @@ int serve_command(serve_args& args, const std::string& owner) {
         ioc.get_executor(),
         args.cfg->listen_host,
         args.cfg->listen_port,
-        make_endpoints(registry, endpoints)
+        make_endpoints(registry, endpoints),
+        endpoint_server_options(
+            args.cfg->listen_host, static_cast<std::size_t>(args.cfg->listen_max_connections)
+        )
     );
     server.start();
     std::cout << "shotfarm: metrics on http://" << args.cfg->listen_host << ":" << server.port()

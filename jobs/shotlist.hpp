@@ -13,6 +13,7 @@
 
 #include "jobs/config.hpp"
 #include "jobs/diagnostic.hpp"
+#include "providers/image_limits.hpp"
 
 namespace shotfarm::jobs {
 
@@ -69,8 +70,9 @@ bool is_data_refusal(std::string_view sqlstate);
 
 /// Limits enforced by load_shotlist.
 inline constexpr std::uintmax_t max_shotlist_bytes = 8u << 20;
-inline constexpr std::uintmax_t max_image_bytes = 20'000'000;  // "20MB" (Atlas §1.3)
-inline constexpr std::uint32_t min_image_short_side = 301;     // "greater than 300px"
+/// "20MB" (Atlas): the same cap the adapters apply when they read the image again at submit.
+inline constexpr std::uintmax_t max_image_bytes = providers::max_image_bytes;
+inline constexpr std::uint32_t min_image_short_side = 301;  // "greater than 300px"
 inline constexpr int max_takes = 20;
 
 }  // namespace shotfarm::jobs

@@ -488,11 +488,20 @@ asio::awaitable<void> pipeline::hold_unusable(
     job.state = owned ? job_state::held : lost_lease(job);
 }
 
+namespace {
+
+/// A plain coroutine taking the path by value (GCC 12 double-frees a lambda coroutine's
+/// capture made inside a co_await expression).
+asio::awaitable<std::string> hash_on_pool(std::filesystem::path file) {
+    co_return sha256_file(file);
+}
+
+}  // namespace
+
 asio::awaitable<std::string> pipeline::hash_file(std::filesystem::path file) {
+    auto work = hash_on_pool(std::move(file));
     co_return co_await asio::co_spawn(
-        blocking_.get_executor(),
-        [file = std::move(file)]() -> asio::awaitable<std::string> { co_return sha256_file(file); },
-        asio::use_awaitable
+        blocking_.get_executor(), std::move(work), asio::use_awaitable
     );
 }
 
