@@ -17,6 +17,8 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "net/url_policy.hpp"
+
 namespace shotfarm::jobs {
 namespace fs = std::filesystem;
 
@@ -524,7 +526,8 @@ void yaml_reader::stream(const std::function<void(std::size_t, yaml_node)>& each
         parser.HandleNextDocument(builder);
     } catch (const YAML::Exception& e) {
         // load() parsed the same text: not expected.
-        error(e.mark, "", "YAML syntax error: " + e.msg);
+        // yaml-cpp quotes the offending byte raw: escaped, so no ESC or NUL reaches a terminal.
+        error(e.mark, "", "YAML syntax error: " + printable(e.msg));
     }
     std::string{}.swap(text_);
 }
@@ -598,7 +601,8 @@ bool yaml_reader::load(
     } catch (const YAML::Exception& e) {
         // What the guard saw of a broken document is noise next to the syntax error.
         errors_.resize(before);
-        error(e.mark, "", "YAML syntax error: " + e.msg);
+        // yaml-cpp quotes the offending byte raw: escaped, so no ESC or NUL reaches a terminal.
+        error(e.mark, "", "YAML syntax error: " + printable(e.msg));
         return false;
     }
     if (errors_.size() != before || root_ == nullptr) {
@@ -859,6 +863,11 @@ std::optional<http_url> parse_http_url(std::string_view text, std::string& why) 
                 return std::nullopt;
             }
             out.host = lower_ascii(std::string{name});
+            if (!out.host.empty() && !net::valid_host_name(out.host)) {
+                // The HTTP client would refuse it at every request: refused here, named.
+                why = "has a host name with characters other than letters, digits, '-', '.', '_'";
+                return std::nullopt;
+            }
             out.loopback = out.host == "localhost";
             break;
         }

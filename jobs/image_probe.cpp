@@ -171,6 +171,9 @@ std::optional<std::string> jpeg_truncation(std::string_view b) {
 }
 
 std::optional<std::string> webp_truncation(std::string_view b) {
+    if (b.size() < 8) {
+        return std::string("WebP is cut off inside its RIFF header");
+    }
     const std::uint64_t riff = le16(b, 4) | (static_cast<std::uint64_t>(le16(b, 6)) << 16);
     if (riff + 8 > b.size()) {
         return "WebP is " + std::to_string(b.size()) + " bytes but says it has " +

@@ -26,13 +26,6 @@ std::string lower(std::string s) {
 
 // A registered name goes to getaddrinfo() as is once decoded: a NUL would cut it short, and
 // anything but letters, digits, '-', '.' and '_' is not a host name anyway.
-bool valid_host_name(std::string_view name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return std::isalnum(u) || c == '-' || c == '.' || c == '_';
-    });
-}
-
 // The host as DNS and the certificate check want it: decoded, lower-case, IP literals in
 // their canonical text (so "0:0::1" and "::1" are the same origin).
 std::string canonical_host(const urls::url_view& u) {

@@ -29,6 +29,23 @@ struct origin {
     bool operator==(const origin&) const = default;
 };
 
+/// The host names the client will look up: letters, digits, '-', '.' and '_' (after
+/// decoding). Inline so the config loader checks base_url and download_hosts by the same rule
+/// without linking the HTTP client.
+inline bool valid_host_name(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// An absolute http(s) URL taken apart once: where to connect and what to ask for.
 struct url_target {
     bool tls = false;

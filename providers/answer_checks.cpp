@@ -58,8 +58,11 @@ std::string redacted(std::string text, std::string_view key) {
     if (key.size() < 4) {
         return text;  // an empty (or toy) key: nothing meaningful to look for
     }
-    for (auto at = text.find(key); at != std::string::npos; at = text.find(key, at)) {
-        text.replace(at, key.size(), "[api key]");
+    constexpr std::string_view placeholder = "[api key]";
+    // Searching on after the placeholder: a key that is part of it must not loop for ever.
+    for (auto at = text.find(key); at != std::string::npos;
+         at = text.find(key, at + placeholder.size())) {
+        text.replace(at, key.size(), placeholder);
     }
     return text;
 }

@@ -669,6 +669,9 @@ TEST_F(config, base_url_is_https_unless_the_host_is_loopback) {
         {"ftp://api.example.com", "must start with https://"},
         {"https://api.exa mple.com", "must not contain spaces"},
         {"https://%6cocalhost", "must not percent-encode its host"},
+        // Names the HTTP client would refuse at every request (found by fuzz_config_base_url).
+        {"https://cdn,example.com", "has a host name with characters other than"},
+        {"https://api.atlas*cloud.ai", "has a host name with characters other than"},
     };
     for (auto [url, why] : refused) {
         SCOPED_TRACE(url);
