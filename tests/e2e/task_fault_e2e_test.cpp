@@ -60,9 +60,8 @@ TEST(TaskFaultE2E, AThrowingTaskHoldsItsJobOnceAndTheRunEnds) {
     // The operator clears the way and retries: the video is fetched by polling the same
     // generation again — nothing is paid twice.
     fs::remove(f.output_dir() / "fault" / "s003");
-    ASSERT_EQ(
-        f.command({"retry", "--config", f.config_path().string(), "fault/s003"}, "retry"), 0
-    ) << f.read("retry", "err");
+    ASSERT_EQ(f.command({"retry", "--config", f.config_path().string(), "fault/s003"}, "retry"), 0)
+        << f.read("retry", "err");
     EXPECT_EQ(f.run(120s, "again"), 0) << f.read("again", "err");
     EXPECT_TRUE(fs::exists(f.output_dir() / "fault" / "s003" / "s003_t01.mp4"));
     EXPECT_EQ(f.billed().size(), 6u) << "the retry polled the paid generation again";
