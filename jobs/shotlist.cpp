@@ -40,41 +40,12 @@ std::string sha256_hex(std::string_view bytes) {
 // Code points in valid UTF-8, or nullopt if `s` is not valid UTF-8.
 std::optional<std::size_t> utf8_length(std::string_view s) {
     std::size_t count = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = 0;
-        std::uint32_t cp = 0;
-        if (c < 0x80) {
-            n = 1;
-            cp = c;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
+    for (std::size_t i = 0; i < s.size(); ++count) {
+        const std::size_t n = detail::utf8_sequence(s, i);
+        if (n == 0) {
             return std::nullopt;
-        }
-        if (i + n > s.size()) {
-            return std::nullopt;
-        }
-        for (std::size_t k = 1; k < n; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) {
-                return std::nullopt;
-            }
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        static constexpr std::uint32_t min_for_length[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_length[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return std::nullopt;  // overlong, out of range or a surrogate
         }
         i += n;
-        ++count;
     }
     return count;
 }

@@ -30,14 +30,15 @@ int hex_value(char c) {
     return -1;
 }
 
-std::string percent_decode(std::string_view s) {
+/// %XX decoded; '+' is a space in a query value (form encoding), itself in a path segment.
+std::string percent_decode(std::string_view s, bool plus_is_space = true) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
             hex_value(s[i + 2]) >= 0) {
             out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
             i += 2;
-        } else if (s[i] == '+') {
+        } else if (s[i] == '+' && plus_is_space) {
             out.push_back(' ');
         } else {
             out.push_back(s[i]);
@@ -218,17 +219,7 @@ std::string encode_segment(std::string_view s) {
 }
 
 std::string decode_segment(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-            hex_value(s[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-            i += 2;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
+    return percent_decode(s, false);
 }
 
 std::string video_url(const sim_state& state, const job& j, const std::string& normal) {
