@@ -62,6 +62,11 @@ struct submit_request {
     int duration = 6;
     bool send_duration = true;  ///< some provider models take no duration field
     boost::json::object extra_params;
+    /// Where the provider should push the job's outcome (the account's public webhook URL), or
+    /// none to rely on polling. Atlas sends it as the body's `webhook_url`, WaveSpeed as the
+    /// `?webhook=` query parameter, MiniMax as `callback_url`; AI/ML API has no webhooks and
+    /// ignores it.
+    std::optional<std::string> webhook_url;
     /// Awaited after the rate limiter and right before the POST's first byte (the pipeline
     /// records that the paid request leaves now). If it throws, nothing is sent and the
     /// exception propagates out of submit().

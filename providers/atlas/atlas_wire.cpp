@@ -76,6 +76,9 @@ std::string submit_body(const submit_request& req) {
     for (const auto& [k, v] : req.extra_params) {
         body[k] = v;
     }
+    if (req.webhook_url) {
+        body["webhook_url"] = *req.webhook_url;  // one signed POST when the task is terminal
+    }
     return json::serialize(body);
 }
 
@@ -145,15 +148,22 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
         r.message = "HTTP " + std::to_string(http_status) + " with an unreadable body";
         return r;
     }
+    poll_result read = parse_prediction(*data);
+    read.http_status = http_status;
+    return read;
+}
+
+poll_result parse_prediction(const json::object& data) {
+    poll_result r;
     r.cls = outcome_class::ok;
-    r.status = string_field(*data, "status");
+    r.status = string_field(data, "status");
     if (r.status == "completed" || r.status == "succeeded") {
-        if (const auto* outs = data->if_contains("outputs"); outs != nullptr && outs->is_array() &&
-                                                             !outs->as_array().empty() &&
-                                                             outs->as_array()[0].is_string()) {
+        if (const auto* outs = data.if_contains("outputs"); outs != nullptr && outs->is_array() &&
+                                                            !outs->as_array().empty() &&
+                                                            outs->as_array()[0].is_string()) {
             r.video_url = outs->as_array()[0].as_string();
         } else {
-            r.video_url = string_field(*data, "output");  // some models answer a plain string
+            r.video_url = string_field(data, "output");  // some models answer a plain string
         }
         if (r.video_url.empty()) {
             // Paid and finished, but nothing to fetch: held for an operator, not polled forever.
@@ -167,18 +177,18 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
     if (r.status == "failed" || r.status == "timeout" || r.status == "cancelled" ||
         r.status == "canceled") {
         r.state = remote_state::failed;
-        r.message = string_field(*data, "error");
+        r.message = string_field(data, "error");
         if (r.message.empty()) {
             r.message = "generation " + r.status;
         }
         bool moderated = false;
-        if (const auto* code = data->if_contains("error_code"); code != nullptr) {
+        if (const auto* code = data.if_contains("error_code"); code != nullptr) {
             if (const auto* n = code->if_int64(); n != nullptr) {
                 moderated = *n == moderation_error_code;
                 r.message += " (error_code " + std::to_string(*n) + ")";
             }
         }
-        if (const auto* nsfw = data->if_contains("has_nsfw_contents");
+        if (const auto* nsfw = data.if_contains("has_nsfw_contents");
             nsfw != nullptr && nsfw->is_array()) {
             for (const auto& flag : nsfw->as_array()) {
                 moderated = moderated || (flag.is_bool() && flag.as_bool());

@@ -123,6 +123,9 @@ std::string submit_body(const submit_request& req) {
     for (const auto& [k, v] : req.extra_params) {
         body[k] = v;  // resolution ("768P"/"1080P"/"512P"), prompt_optimizer, …
     }
+    if (req.webhook_url) {
+        body["callback_url"] = *req.webhook_url;  // challenge first, then status pushes
+    }
     return json::serialize(body);
 }
 
@@ -225,8 +228,16 @@ query_result parse_query(unsigned http_status, std::string_view body) {
         r.message = "HTTP " + std::to_string(http_status) + " with an unreadable body";
         return q;
     }
-    const auto b = read_base_resp(o);
-    r.status = string_field(*o, "status");
+    query_result read = parse_query_object(*o);
+    read.poll.http_status = http_status;
+    return read;
+}
+
+query_result parse_query_object(const json::object& o) {
+    query_result q;
+    poll_result& r = q.poll;
+    const auto b = read_base_resp(&o);
+    r.status = string_field(o, "status");
     const std::string status = lower(r.status);
     if (status == "fail" || status == "failed") {
         r.cls = outcome_class::ok;
@@ -252,7 +263,7 @@ query_result parse_query(unsigned http_status, std::string_view body) {
     }
     r.cls = outcome_class::ok;
     if (status == "success") {
-        q.file_id = string_field(*o, "file_id");
+        q.file_id = string_field(o, "file_id");
         if (auto why = provider_id_problem(q.file_id)) {
             // Paid and finished, but nothing we can retrieve: held for an operator.
             r.cls = outcome_class::bad_answer;

@@ -19,7 +19,8 @@ std::string query_path(std::string_view task_id);
 /// "/v1/files/retrieve?file_id=<id>".
 std::string retrieve_path(std::string_view file_id);
 
-/// {model, prompt, first_frame_image?, duration?, ...extra (resolution, prompt_optimizer, …)}.
+/// {model, prompt, first_frame_image?, duration?, ...extra (resolution, prompt_optimizer, …),
+/// callback_url?}.
 std::string submit_body(const submit_request& req);
 
 /// The class of a base_resp.status_code (§4.5): 0 ok; 1000/1001/1002/1024/1033 (and the
@@ -43,6 +44,10 @@ struct query_result {
 /// Success, Fail or Failed; any case). Any other word, or Success without a usable file_id
 /// (provider_id_problem), is bad_answer.
 query_result parse_query(unsigned http_status, std::string_view body);
+
+/// The same for one query-shaped object (a query answer's body, or a callback push, whose
+/// "response structure matches the query API"). http_status is left 0.
+query_result parse_query_object(const boost::json::object& o);
 
 /// Maps a files/retrieve GET onto cls + `file.download_url` (in upload_result's shape: the
 /// url is the one to download); a readable answer without a string download_url is bad_answer,

@@ -25,7 +25,7 @@ boost::asio::awaitable<submit_result> wavespeed_provider::submit(submit_request 
         http_,
         acct_,
         http::verb::post,
-        submit_path(sreq.provider_model),
+        submit_target(sreq),
         submit_body(sreq),
         "application/json",
         acct_.submit_timeout,

@@ -75,6 +75,14 @@ std::string submit_path(std::string_view provider_model) {
     return "/api/v3/" + std::string(provider_model);
 }
 
+std::string submit_target(const submit_request& req) {
+    std::string target = submit_path(req.provider_model);
+    if (req.webhook_url) {
+        target += "?webhook=" + encode_path_segment(*req.webhook_url);
+    }
+    return target;
+}
+
 std::string poll_path(std::string_view provider_job_id) {
     return "/api/v3/predictions/" + encode_path_segment(provider_job_id) + "/result";
 }
@@ -168,12 +176,19 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
                         : "HTTP " + std::to_string(http_status) + " with an unreadable body";
         return r;
     }
+    poll_result read = parse_prediction(*data);
+    read.http_status = http_status;
+    return read;
+}
+
+poll_result parse_prediction(const json::object& data) {
+    poll_result r;
     r.cls = outcome_class::ok;
-    r.status = string_field(*data, "status");
+    r.status = string_field(data, "status");
     if (r.status == "completed") {
-        if (const auto* outs = data->if_contains("outputs"); outs != nullptr && outs->is_array() &&
-                                                             !outs->as_array().empty() &&
-                                                             outs->as_array()[0].is_string()) {
+        if (const auto* outs = data.if_contains("outputs"); outs != nullptr && outs->is_array() &&
+                                                            !outs->as_array().empty() &&
+                                                            outs->as_array()[0].is_string()) {
             r.video_url = outs->as_array()[0].as_string();
         }
         if (r.video_url.empty()) {
@@ -188,12 +203,12 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
     if (r.status == "failed" || r.status == "cancelled" || r.status == "canceled" ||
         r.status == "timeout") {
         r.state = remote_state::failed;
-        r.message = string_field(*data, "error");
+        r.message = string_field(data, "error");
         if (r.message.empty()) {
             r.message = "generation " + r.status;
         }
         bool moderated = false;
-        if (const auto* nsfw = data->if_contains("has_nsfw_contents");
+        if (const auto* nsfw = data.if_contains("has_nsfw_contents");
             nsfw != nullptr && nsfw->is_array()) {
             for (const auto& flag : nsfw->as_array()) {
                 moderated = moderated || (flag.is_bool() && flag.as_bool());

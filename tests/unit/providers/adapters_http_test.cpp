@@ -1,4 +1,4 @@
-// The WaveSpeed, AI/ML API and MiniMax adapters' I/O over real loopback HTTP: the requests they
+// The adapters' I/O over real loopback HTTP: the requests they
 // send (method, path, query, auth, body) and how they chain them (MiniMax query → retrieve).
 // A scripted net::http_server plays the provider; the wire mapping itself is in *_wire_test.
 #include <deque>
@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -324,6 +325,76 @@ std::string accepted_with_id(const std::string& provider, const std::string& jso
     }
     return R"({"task_id":")" + json_id +
            R"(","base_resp":{"status_code":0,"status_msg":"success"}})";
+}
+
+// --- Webhooks (issue 12): each adapter registers the account's webhook URL its own way.
+
+const std::string hook = "https://studio.example/farm/webhooks/acct-1?x=a&b=c d";
+
+TEST_F(AdapterHttp, AtlasAndMinimaxSendTheWebhookUrlInTheBodyFieldTheyName) {
+    const std::tuple<const char*, const char*, const char*> cases[] = {
+        {"atlas", "/api/v1/model/generateVideo", "webhook_url"},
+        {"minimax", "/v1/video_generation", "callback_url"}};
+    for (const auto& [name, target, field] : cases) {
+        SetUp();
+        auto p = make(name);
+        answer(200, accepted_with_id(name, "job-1"));
+        auto req = sample_request("minimax/hailuo-02/fast");
+        req.webhook_url = hook;
+        auto sub = run(p->submit(std::move(req)));
+        ASSERT_EQ(sub.cls, outcome_class::ok) << name << ": " << sub.message;
+        ASSERT_EQ(script_->seen.size(), 1u);
+        EXPECT_EQ(script_->seen[0].target, target);
+        auto body = json::parse(script_->seen[0].body).as_object();
+        EXPECT_EQ(body.at(field).as_string(), hook) << name;
+    }
+}
+
+TEST_F(AdapterHttp, WavespeedSendsTheWebhookUrlAsAnEncodedQueryParameter) {
+    auto p = make("wavespeed");
+    answer(200, R"({"code":200,"message":"success","data":{"id":"pred_1","status":"created"}})");
+    auto req = sample_request("minimax/hailuo-02/fast");
+    req.webhook_url = hook;
+    auto sub = run(p->submit(std::move(req)));
+    ASSERT_EQ(sub.cls, outcome_class::ok) << sub.message;
+    ASSERT_EQ(script_->seen.size(), 1u);
+    // One query value: its own '?', '&', '=' and space cannot add parameters of their own.
+    EXPECT_EQ(
+        script_->seen[0].target,
+        "/api/v3/minimax/hailuo-02/fast?webhook=https%3A%2F%2Fstudio.example%2Ffarm%2Fwebhooks%"
+        "2Facct-1%3Fx%3Da%26b%3Dc%20d"
+    );
+    auto body = json::parse(script_->seen[0].body).as_object();
+    EXPECT_FALSE(body.contains("webhook"));
+    EXPECT_FALSE(body.contains("webhook_url"));
+}
+
+TEST_F(AdapterHttp, AimlapiHasNoWebhooksAndSendsNone) {
+    auto p = make("aimlapi");
+    answer(200, R"({"generation_id":"1:minimax/hailuo-2.3","status":"queued"})");
+    auto req = sample_request("minimax/hailuo-2.3");
+    req.webhook_url = hook;
+    auto sub = run(p->submit(std::move(req)));
+    ASSERT_EQ(sub.cls, outcome_class::ok) << sub.message;
+    ASSERT_EQ(script_->seen.size(), 1u);
+    EXPECT_EQ(script_->seen[0].target, "/v2/video/generations");
+    EXPECT_EQ(script_->seen[0].body.find("studio.example"), std::string::npos)
+        << script_->seen[0].body;
+}
+
+TEST_F(AdapterHttp, NoWebhookUrlMeansNoWebhookField) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"atlas", "webhook_url"}, {"minimax", "callback_url"}, {"wavespeed", "webhook"}};
+    for (const auto& [name, field] : cases) {
+        SetUp();
+        auto p = make(name);
+        answer(200, accepted_with_id(name, "job-1"));
+        auto sub = run(p->submit(sample_request("minimax/hailuo-02/fast")));
+        ASSERT_EQ(sub.cls, outcome_class::ok) << name << ": " << sub.message;
+        ASSERT_EQ(script_->seen.size(), 1u);
+        EXPECT_EQ(script_->seen[0].target.find('?'), std::string::npos) << name;
+        EXPECT_FALSE(json::parse(script_->seen[0].body).as_object().contains(field)) << name;
+    }
 }
 
 TEST_F(AdapterHttp, ProviderSubmitWithUnusableIdIsABadAnswerForEveryAdapter) {
