@@ -1,0 +1,54 @@
+#include "jobs/sched/scheduling.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+#include <tuple>
+
+namespace shotfarm::sched {
+
+std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in) {
+    std::erase_if(accounts, [](const account_view& a) { return !a.usable; });
+    auto finish = [](const account_view& a) { return a.wait_s + a.expected_generation_s; };
+    std::stable_sort(accounts.begin(), accounts.end(), [&](const auto& a, const auto& b) {
+        if (in.cheapest) {
+            return std::tuple(a.price_usd, finish(a), a.load) <
+                   std::tuple(b.price_usd, finish(b), b.load);
+        }
+        return std::tuple(finish(a), a.price_usd, a.load) <
+               std::tuple(finish(b), b.price_usd, b.load);
+    });
+    if (in.cheapest || accounts.empty()) {
+        return accounts;
+    }
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& a : accounts) {
+        best = std::min(best, finish(a));
+    }
+    std::erase_if(accounts, [&](const account_view& a) {
+        return finish(a) > best + in.drain_s + 0.001;
+    });
+    return accounts;
+}
+
+double drain_time_s(int queue_left, double submits_per_minute_total) {
+    return submits_per_minute_total > 0 ? queue_left / (submits_per_minute_total / 60.0) : 0.0;
+}
+
+bool longest_first(int queue_left, int total_slots, double waves) {
+    return total_slots > 0 && queue_left <= waves * total_slots;
+}
+
+std::vector<std::size_t> claim_order(std::span<const claim_candidate> jobs, bool lpt) {
+    std::vector<std::size_t> order(jobs.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (jobs[a].priority != jobs[b].priority) {
+            return jobs[a].priority > jobs[b].priority;
+        }
+        return lpt && jobs[a].expected_s > jobs[b].expected_s;
+    });
+    return order;
+}
+
+}  // namespace shotfarm::sched

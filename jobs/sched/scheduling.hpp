@@ -1,0 +1,52 @@
+// Which account takes a job, and which job goes next. Sans-I/O: a snapshot of the accounts (as
+// the pipeline last read them from the database) and expected times in, an order out.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+namespace shotfarm::sched {
+
+/// One account that could take a job, as seen at the moment of choosing.
+struct account_view {
+    std::string account;
+    std::string provider;
+    std::string provider_model;
+    double price_usd = 0;
+    bool usable = true;  ///< not paused, broken, full or out of budget
+    double wait_s = 0;   ///< until its limiter lets a submit out
+    double expected_generation_s = 0;
+    double load = 0;  ///< in flight / cap
+};
+
+struct rank_inputs {
+    bool cheapest = false;  ///< strategy: cheapest (else fastest)
+    /// Seconds the rest of the queue needs to drain at the accounts' submit rates: an account
+    /// whose expected finish is later than the best one's by more than this is skipped (near
+    /// the end the last videos decide when the night ends).
+    double drain_s = 0;
+};
+
+/// The usable accounts, best first: fastest expected finish (then price, then load), or
+/// cheapest (then finish, then load); slow ones dropped near the end of the queue (fastest).
+std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in);
+
+/// The queue's drain time: jobs left over the accounts' total submit rate (per minute).
+double drain_time_s(int queue_left, double submits_per_minute_total);
+
+/// A claimable job as the claim sees it.
+struct claim_candidate {
+    int priority = 0;
+    double expected_s = 0;  ///< its expected generation time on the best account for it
+};
+
+/// Longest first (LPT) once the queue is down to its last waves: no more jobs left than
+/// `waves` times the slots. Before that, the database's order (priority, due time, id) stands.
+bool longest_first(int queue_left, int total_slots, double waves = 2.0);
+
+/// The order in which to try the candidates (indices into `jobs`): priority first, always;
+/// within a priority, longest expected first when `lpt`, else as given.
+std::vector<std::size_t> claim_order(std::span<const claim_candidate> jobs, bool lpt);
+
+}  // namespace shotfarm::sched

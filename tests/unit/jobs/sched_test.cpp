@@ -1,0 +1,369 @@
+// The sans-I/O decisions: the generation-time estimator, the poll planner and the ranking.
+// Figures here are computed from distributions (or from seeded draws), never timed.
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "jobs/sched/estimator.hpp"
+#include "jobs/sched/polling.hpp"
+#include "jobs/sched/scheduling.hpp"
+
+namespace shotfarm::sched {
+namespace {
+
+TEST(lognormal, quantile_inverts_cdf_and_the_median_is_the_half_point) {
+    const auto d = lognormal::with_median(90, 0.35);
+    EXPECT_NEAR(d.median(), 90, 1e-9);
+    EXPECT_NEAR(d.cdf(90), 0.5, 1e-12);
+    for (double p : {0.01, 0.1, 0.5, 0.9, 0.99}) {
+        EXPECT_NEAR(d.cdf(d.quantile(p)), p, 1e-9) << p;
+    }
+    EXPECT_NEAR(d.survival(d.quantile(0.9)), 0.1, 1e-9);
+    // Far in the tail the hazard stays finite and grows.
+    EXPECT_GT(d.cumulative_hazard(90 * 20), d.cumulative_hazard(90 * 10));
+    EXPECT_TRUE(std::isfinite(d.cumulative_hazard(90 * 1e6)));
+}
+
+// ---- the estimator -----------------------------------------------------------------------
+
+TEST(estimator, exact_times_recover_the_distribution) {
+    std::mt19937_64 rng(7);
+    const auto truth = lognormal::with_median(90, 0.3);
+    std::normal_distribution<double> z;
+    generation_estimator est(30);  // the prior is 3x off
+    for (int i = 0; i < 200; ++i) {
+        const double t = std::exp(truth.mu + truth.sigma * z(rng));
+        est.add({t, t, i * 0.5});
+    }
+    const auto& e = est.current(100);
+    EXPECT_NEAR(e.fit.median(), 90, 9);
+    EXPECT_NEAR(e.fit.sigma, 0.3, 0.06);
+    EXPECT_LT(e.predictive.sigma - e.fit.sigma, 0.02);  // 200 samples: mu is well known
+}
+
+TEST(estimator, an_interval_is_not_its_upper_end) {
+    // Every video was ready somewhere in (5, 15] s; the old learner took 15 s (the poll that
+    // saw it) or the midpoint 10 s. The fit must put the median inside the interval.
+    generation_estimator est(100);
+    for (int i = 0; i < 40; ++i) {
+        est.add({5, 15, static_cast<double>(i)});
+    }
+    const auto& e = est.current(40);
+    EXPECT_GT(e.fit.median(), 5);
+    EXPECT_LT(e.fit.median(), 15);
+    EXPECT_NEAR(e.left_censored_share, 0.0, 1e-12);
+}
+
+TEST(estimator, first_polls_that_find_everything_done_pull_the_estimate_down) {
+    // A 30 s prior against a 3 s provider: the first polls (at 8 s) find every video done.
+    generation_estimator est(30);
+    for (int i = 0; i < 8; ++i) {
+        est.add({0, 8, 8});
+    }
+    const auto& e = est.current(8);
+    EXPECT_LT(e.fit.median(), 8);
+    EXPECT_GT(e.left_censored_share, 0.99);
+}
+
+TEST(estimator, old_observations_are_forgotten_by_time) {
+    generation_estimator est(10);
+    for (int i = 0; i < 50; ++i) {
+        est.add({9.5, 10.5, 0});  // long ago: about 10 s
+    }
+    for (int i = 0; i < 5; ++i) {
+        est.add({19.5, 20.5, 1000});  // now: about 20 s, fewer but recent
+    }
+    // Half-life = 4 medians, at most 3600 s: at t = 1000 the old weights are ~2^-25.
+    EXPECT_GT(est.current(1000).fit.median(), 18);
+    EXPECT_LT(est.current(1000).weight, 6);
+}
+
+TEST(estimator, a_run_of_disagreeing_completions_starts_a_new_regime) {
+    generation_estimator est(3);
+    double t = 0;
+    for (int i = 0; i < 40; ++i, t += 0.4) {
+        est.add({2.8, 3.2, t});
+    }
+    EXPECT_EQ(est.current(t).regime_changes, 0);
+    for (int i = 0; i < 4; ++i, t += 0.4) {
+        est.add({5.8, 6.2, t});  // far beyond the old 90th percentile
+    }
+    EXPECT_EQ(est.current(t).regime_changes, 0);  // four in eight may be chance
+    for (int i = 0; i < 4; ++i, t += 0.4) {
+        est.add({5.8, 6.2, t});
+    }
+    const auto& e = est.current(t);
+    EXPECT_EQ(e.regime_changes, 1);
+    EXPECT_NEAR(e.fit.median(), 6, 0.5);
+}
+
+// A farm in miniature: waves of `slots` jobs polled by the planner from the estimate at the
+// wave's start; each job's generation time drawn from the truth; what the polls saw fed back.
+struct farm_result {
+    std::vector<double> median_after_wave;
+    double mean_polls = 0;
+    double mean_wait_over_mean_generation = 0;
+};
+
+farm_result play_waves(
+    double prior_s,
+    std::vector<lognormal> truth_per_wave,
+    int slots,
+    double polls_per_job,
+    std::uint64_t seed
+) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> z;
+    generation_estimator est(prior_s);
+    const poll_limits limits{0.05, 600};
+    farm_result out;
+    double now = 0;
+    double polls = 0;
+    double waited = 0;
+    double generated = 0;
+    int jobs = 0;
+    for (const auto& truth : truth_per_wave) {
+        const auto e = est.current(now);
+        const double lambda = lambda_for(e.predictive, polls_per_job, limits);
+        double wave_end = now;
+        for (int j = 0; j < slots; ++j) {
+            const double gen = std::exp(truth.mu + truth.sigma * z(rng));
+            double pending = 0;
+            double age = 0;
+            int n = 0;
+            for (;;) {
+                age = next_poll_for(e, pending, lambda, limits);
+                ++n;
+                if (age >= gen) {
+                    break;
+                }
+                pending = age;
+            }
+            est.add({pending, age, now + age});
+            wave_end = std::max(wave_end, now + age);
+            polls += n;
+            waited += age - gen;
+            generated += gen;
+            ++jobs;
+        }
+        now = wave_end;
+        out.median_after_wave.push_back(est.current(now).fit.median());
+    }
+    out.mean_polls = polls / jobs;
+    out.mean_wait_over_mean_generation = waited / generated;
+    return out;
+}
+
+struct convergence_case {
+    const char* name;
+    double prior_s;
+    double true_median_s;
+};
+
+TEST(estimator, converges_within_two_waves_from_a_prior_10x_too_high_or_3x_too_low) {
+    const convergence_case cases[] = {
+        {"prior 10x too high", 30, 3},
+        {"prior 3x too low", 30, 90},
+        {"prior right", 90, 90},
+        {"no prior (default 60 s) for 3 s videos", 60, 3},
+    };
+    for (const auto& c : cases) {
+        for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+            const auto truth = lognormal::with_median(c.true_median_s, 0.3);
+            const auto r = play_waves(c.prior_s, {truth, truth, truth, truth}, 8, 6, seed);
+            EXPECT_NEAR(r.median_after_wave[1] / c.true_median_s, 1.0, 0.25)
+                << c.name << " seed " << seed << ": after two waves " << r.median_after_wave[1];
+            EXPECT_NEAR(r.median_after_wave[3] / c.true_median_s, 1.0, 0.2)
+                << c.name << " seed " << seed;
+        }
+    }
+}
+
+TEST(estimator, follows_a_provider_that_halves_its_speed_mid_run_within_two_waves) {
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        const auto fast = lognormal::with_median(3, 0.3);
+        const auto slow = lognormal::with_median(6, 0.3);
+        const auto r = play_waves(3, {fast, fast, fast, fast, fast, slow, slow, slow}, 8, 6, seed);
+        EXPECT_NEAR(r.median_after_wave[4], 3, 0.6) << seed;
+        EXPECT_NEAR(r.median_after_wave[6] / 6, 1.0, 0.25)
+            << "seed " << seed << ": " << r.median_after_wave[6];
+        // And back: twice as fast again.
+        const auto back = play_waves(6, {slow, slow, slow, slow, fast, fast, fast}, 8, 6, seed);
+        EXPECT_NEAR(back.median_after_wave[5] / 3, 1.0, 0.25)
+            << "seed " << seed << ": " << back.median_after_wave[5];
+    }
+}
+
+// ---- the poll planner --------------------------------------------------------------------
+
+TEST(planner, the_price_of_a_poll_sets_polls_per_job_and_the_wait_that_costs) {
+    const poll_limits limits{0.01, 1e6};
+    struct row {
+        double sigma;
+        double polls;
+        double max_wait_share;  // of the mean generation time
+    };
+    // Computed from the model: a 6-poll plan leaves a log-normal(sigma 0.35) slot idle for
+    // about 5 % of a generation; 3 polls for about 9 %; 12 polls for about 2.5 %.
+    const row rows[] = {
+        {0.2, 6, 0.045},
+        {0.35, 3, 0.12},
+        {0.35, 6, 0.06},
+        {0.35, 12, 0.03},
+        {0.5, 8, 0.06},
+    };
+    for (const auto& r : rows) {
+        const auto d = lognormal::with_median(90, r.sigma);
+        const double lambda = lambda_for(d, r.polls, limits);
+        const auto f = evaluate_plan(d, d, lambda, limits);
+        EXPECT_NEAR(f.expected_polls, r.polls, 0.15) << r.sigma << "/" << r.polls;
+        EXPECT_LT(f.expected_wait_s / d.mean(), r.max_wait_share) << r.sigma << "/" << r.polls;
+    }
+    // More polls buy less wait, always.
+    const auto d = lognormal::with_median(90, 0.35);
+    double last_wait = 1e9;
+    for (double n : {2.0, 4.0, 8.0, 16.0}) {
+        const auto f = evaluate_plan(d, d, lambda_for(d, n, limits), limits);
+        EXPECT_LT(f.expected_wait_s, last_wait);
+        last_wait = f.expected_wait_s;
+    }
+}
+
+TEST(planner, polls_are_dense_where_completions_are_likely_and_sparse_in_the_tails) {
+    const poll_limits limits{0.01, 1e6};
+    // The gap h from a poll at a satisfies h * (H(a + h) - H(a)) = 2 lambda: one poll per
+    // equal share of "completion chance times wait". Nothing is polled in the early tail, the
+    // gaps shrink towards the median, and where the hazard falls again (a heavy tail, sigma 1)
+    // they widen.
+    for (double sigma : {0.35, 1.0}) {
+        const auto d = lognormal::with_median(90, sigma);
+        const double lambda = lambda_for(d, 6, limits);
+        const auto plan = poll_schedule(d, lambda, limits);
+        ASSERT_GE(plan.size(), 4u);
+        EXPECT_GT(plan[0], d.quantile(0.02)) << sigma;
+        std::size_t at_median = 1;
+        while (at_median + 1 < plan.size() && plan[at_median] < d.median()) {
+            ++at_median;
+        }
+        const double median_gap = plan[at_median] - plan[at_median - 1];
+        EXPECT_LT(median_gap, plan[0]) << sigma;
+        double a = 0;
+        for (double t : plan) {
+            const double h = t - a;
+            EXPECT_NEAR(
+                h * (d.cumulative_hazard(t) - d.cumulative_hazard(a)), 2 * lambda, 2 * lambda * 0.01
+            ) << sigma
+              << " at " << t;
+            a = t;
+        }
+        if (sigma == 1.0) {
+            EXPECT_GT(plan.back() - plan[plan.size() - 2], median_gap);
+        }
+    }
+}
+
+TEST(planner, limits_clamp_every_interval) {
+    const auto d = lognormal::with_median(90, 0.35);
+    const poll_limits limits{5, 20};
+    double pending = 0;
+    for (int i = 0; i < 50; ++i) {
+        const double next = next_poll_age(d, pending, lambda_for(d, 30, limits), limits);
+        EXPECT_GE(next - pending, 5 - 1e-9);
+        EXPECT_LE(next - pending, 20 + 1e-9);
+        pending = next;
+    }
+}
+
+TEST(planner, a_first_poll_that_keeps_finding_videos_done_moves_earlier) {
+    estimate e;
+    e.fit = e.predictive = lognormal::with_median(30, 0.5);
+    const poll_limits limits{0.05, 600};
+    const double lambda = lambda_for(e.predictive, 6, limits);
+    const double normal = next_poll_for(e, 0, lambda, limits);
+    e.weight = 8;
+    e.left_censored_share = 0.9;
+    const double probing = next_poll_for(e, 0, lambda, limits);
+    EXPECT_NEAR(probing, 0.5 * normal, 1e-9);
+    // Later polls are not affected.
+    EXPECT_EQ(
+        next_poll_for(e, 20, lambda, limits), next_poll_age(e.predictive, 20, lambda, limits)
+    );
+}
+
+TEST(planner, the_request_budget_caps_polls_per_job) {
+    struct row {
+        request_budget b;
+        double mean_s;
+        double target;
+        double expected;
+    };
+    const row rows[] = {
+        // No limit: the target.
+        {{0, 0, 10}, 90, 6, 6},
+        // 600 rpm, 10 slots of 90 s: 6.7 jobs/min; 540 - 6.7 requests for polls -> 80 per job.
+        {{600, 120, 10}, 90, 6, 6},
+        // 60 rpm, 10 slots of 30 s: 20 jobs/min, 54 - 20 = 34 polls/min -> 1.7 per job.
+        {{60, 120, 10}, 30, 6, 1.7},
+        // Submits capped at 5/min (MiniMax): 5 slots of 90 s would turn 3.3/min; 20 rpm
+        // -> (18 - 3.33) / 3.33 = 4.4 polls per job.
+        {{20, 5, 5}, 90, 6, 4.4},
+        // Hopeless budget: still one poll per job (the limiter spaces them).
+        {{2, 120, 10}, 10, 6, 1},
+    };
+    for (const auto& r : rows) {
+        EXPECT_NEAR(planned_polls_per_job(r.target, r.b, r.mean_s), r.expected, 0.05)
+            << r.b.requests_per_minute << " rpm";
+    }
+}
+
+TEST(planner, the_planned_polls_fit_the_request_limit) {
+    // Ten slots, 600 rpm, 3 s generations: the configured 6 polls per job would be 1,200 polls
+    // a minute; the plan must come in under the limit.
+    const request_budget b{600, 600, 10};
+    const auto d = lognormal::with_median(3, 0.3);
+    const double n = planned_polls_per_job(6, b, d.mean());
+    const poll_limits limits{0.05, 600};
+    const auto f = evaluate_plan(d, d, lambda_for(d, n, limits), limits);
+    const double jobs_per_minute = 10 * 60 / (d.mean() + f.expected_wait_s);
+    const double requests_per_minute = jobs_per_minute * (1 + f.expected_polls);
+    EXPECT_LE(requests_per_minute, 600);
+    EXPECT_GE(f.expected_polls, 1.0);
+}
+
+// ---- ranking and claim order ---------------------------------------------------------------
+
+TEST(scheduling, fastest_ranks_by_expected_finish_and_drops_slow_accounts_at_the_end) {
+    std::vector<account_view> a = {
+        {"slow", "aimlapi", "m", 0.30, true, 0, 270, 0},
+        {"fast", "wavespeed", "m", 0.40, true, 0, 52, 0.5},
+        {"busy", "atlas", "m", 0.20, false, 0, 130, 1},
+        {"mid", "atlas", "m", 0.20, true, 10, 130, 0.2},
+    };
+    const auto long_queue = rank_accounts(a, {false, 600});
+    ASSERT_EQ(long_queue.size(), 3u);
+    EXPECT_EQ(long_queue[0].account, "fast");
+    EXPECT_EQ(long_queue[1].account, "mid");
+    EXPECT_EQ(long_queue[2].account, "slow");
+    const auto last_jobs = rank_accounts(a, {false, 100});
+    ASSERT_EQ(last_jobs.size(), 2u);  // slow: 270 > 52 + 100
+    const auto cheapest = rank_accounts(a, {true, 0});
+    ASSERT_EQ(cheapest.size(), 3u);
+    EXPECT_EQ(cheapest[0].account, "mid");  // cheapest usable; never dropped for speed
+    EXPECT_NEAR(drain_time_s(30, 120), 15, 1e-9);
+    EXPECT_EQ(drain_time_s(30, 0), 0);
+}
+
+TEST(scheduling, the_last_waves_go_longest_first_within_a_priority) {
+    const claim_candidate jobs[] = {{0, 50}, {0, 250}, {1, 10}, {0, 130}};
+    EXPECT_FALSE(longest_first(100, 20));
+    EXPECT_TRUE(longest_first(40, 20));
+    const auto fifo = claim_order(jobs, false);
+    EXPECT_EQ(fifo, (std::vector<std::size_t>{2, 0, 1, 3}));
+    const auto lpt = claim_order(jobs, true);
+    EXPECT_EQ(lpt, (std::vector<std::size_t>{2, 1, 3, 0}));
+}
+
+}  // namespace
+}  // namespace shotfarm::sched
