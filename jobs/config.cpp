@@ -963,6 +963,7 @@ public:
              "lease_ttl_s",
              "poll_interval_s",
              "max_poll_interval_s",
+             "polls_per_job",
              "max_download_bytes",
              "prices",
              "budget_usd",
@@ -1083,6 +1084,15 @@ public:
         if (auto n = root["max_poll_interval_s"]) {
             c.max_poll_interval_s =
                 seconds(n, "max_poll_interval_s").value_or(c.max_poll_interval_s);
+        }
+        if (auto n = root["polls_per_job"]) {
+            if (auto v = reader_.number(n, "polls_per_job")) {
+                if (*v < 1 || *v > 100) {
+                    reader_.error(n, "polls_per_job", "must be a number >= 1 and <= 100");
+                } else {
+                    c.polls_per_job = *v;
+                }
+            }
         }
         if (c.max_poll_interval_s < c.poll_interval_s) {
             const auto n =

@@ -60,8 +60,11 @@ struct app_config {
     std::string ambiguous_policy = "resubmit";  // `ambiguous:` "resubmit" | "hold"
     double shutdown_grace_s = 20;  // SIGTERM: how long requests in flight get to finish
     int lease_ttl_s = 30;  // a claimed job's lease; a dead daemon's jobs wait this long at most
-    double poll_interval_s = 5.0;  // first/base poll interval (tests set it small)
-    double max_poll_interval_s = 30.0;
+    double poll_interval_s = 1.0;  // the closest two polls of one job may be
+    double max_poll_interval_s = 30.0;  // the furthest apart
+    // Polls per job the planner aims at (expected, under the learned distribution); fewer when
+    // an account's requests_per_minute cannot afford them, twice it for the last jobs.
+    double polls_per_job = 6.0;
     std::uint64_t max_download_bytes = 512ull << 20;
     // "prices:" — key a catalog price key (providers::catalog::price_key: "<provider>/<provider
     // model>", plus ":<resolution>" where the resolution is a body field, e.g.
