@@ -900,17 +900,19 @@ std::optional<http_url> parse_http_url(std::string_view text, std::string& why) 
     return out;
 }
 
-// A base URL: https://host[:port][/path] (http:// only for a loopback host, where a simulator
-// runs: anything else would send the API key in clear), no credentials, query or fragment.
-std::optional<std::string> check_base_url(std::string url, std::string& why) {
+// An https URL, or http:// only for a loopback host (where a simulator runs); no credentials,
+// query or fragment; the trailing '/' dropped. `clear_risk` says what plain http would do.
+std::optional<std::string> check_https_url(
+    std::string url, std::string_view clear_risk, std::string& why
+) {
     const auto parsed = parse_http_url(url, why);
     if (!parsed) {
         return std::nullopt;
     }
     if (parsed->scheme == "http" && !parsed->loopback) {
-        why =
-            "plain http:// would send the API key in clear; use https:// (http:// is accepted "
-            "only for a loopback host: 127.0.0.0/8, [::1] or localhost)";
+        why = "plain http:// would " + std::string{clear_risk} +
+              "; use https:// (http:// is accepted only for a loopback host: 127.0.0.0/8, [::1] "
+              "or localhost)";
         return std::nullopt;
     }
     while (url.ends_with('/')) {
@@ -918,6 +920,20 @@ std::optional<std::string> check_base_url(std::string url, std::string& why) {
     }
     return url;
 }
+
+// A base URL: https://host[:port][/path] (anything else would send the API key in clear).
+std::optional<std::string> check_base_url(std::string url, std::string& why) {
+    return check_https_url(std::move(url), "send the API key in clear", why);
+}
+
+bool is_loopback_url(std::string_view url) {
+    std::string why;
+    const auto parsed = parse_http_url(url, why);
+    return parsed && parsed->loopback;
+}
+
+// Where Atlas publishes the public keys its webhooks are signed with.
+constexpr std::string_view atlas_jwks_path = "/api/v1/webhooks/jwks.json";
 
 // A download host: scheme://host[:port] and nothing else, normalized with an explicit port.
 std::optional<std::string> check_origin(std::string_view text, std::string& why) {
@@ -955,6 +971,7 @@ public:
              "database",
              "listen",
              "listen_max_connections",
+             "public_url",
              "accounts",
              "max_attempts",
              "ambiguous",
@@ -1108,6 +1125,19 @@ public:
                 }
             }
         }
+        if (auto n = root["public_url"]) {
+            if (auto v = reader_.string(n, "public_url")) {
+                std::string why;
+                if (auto url = check_https_url(
+                        *v, "let anyone on the way read and forge the providers' webhooks", why
+                    )) {
+                    c.public_url = *url;
+                } else {
+                    reader_.error(n, "public_url", why);
+                }
+            }
+        }
+        has_public_url_ = static_cast<bool>(root["public_url"]);
         if (auto n = root["accounts"]) {
             accounts(n, c);
         } else {
@@ -1268,9 +1298,14 @@ private:
              "requests_per_minute",
              "submits_per_minute",
              "budget_usd_per_day",
-             "download_hosts"},
+             "download_hosts",
+             "webhooks",
+             "webhook_secret_env",
+             "webhook_secret_file",
+             "webhook_jwks_url"},
             "put the key in an environment variable named by api_key_env or a 0600 file named "
-            "by api_key_file"
+            "by api_key_file (a WaveSpeed webhook secret: webhook_secret_env or "
+            "webhook_secret_file)"
         );
         account_config a;
         const auto& cat = providers::catalog::builtin();
@@ -1328,6 +1363,7 @@ private:
         if (auto f = n["download_hosts"]) {
             download_hosts(f, key_path(path, "download_hosts"), a);
         }
+        webhook_settings(n, path, a);
         api_key(n, path, a);
         if (reader_.errors().size() != before) {
             return std::nullopt;
@@ -1388,28 +1424,137 @@ private:
         if (!read_keys_) {
             return;  // an operator command: the keys are the daemon's business
         }
+        read_secret(env, file, path, "api_key", "key", a.api_key, a.api_key_source);
+    }
+
+    // `webhooks`, and what the account's provider needs to verify them: WaveSpeed's secret,
+    // Atlas's JWKS URL. Only the provider that uses a key may set it.
+    void webhook_settings(const yaml_node& n, const std::string& path, account_config& a) {
+        if (auto f = n["webhooks"]) {
+            const auto key = key_path(path, "webhooks");
+            if (auto v = boolean(f, key)) {
+                a.webhooks = *v;
+                if (a.webhooks && a.provider == "aimlapi") {
+                    reader_.error(
+                        f,
+                        key,
+                        "AI/ML API sends no webhooks; remove 'webhooks' (its jobs are polled)"
+                    );
+                } else if (a.webhooks && !has_public_url_) {
+                    reader_.error(
+                        f,
+                        key,
+                        "needs the top-level 'public_url': the https URL where the providers "
+                        "reach this daemon (through the reverse proxy)"
+                    );
+                }
+            }
+        }
+        const auto env = n["webhook_secret_env"];
+        const auto file = n["webhook_secret_file"];
+        if (env || file) {
+            if (a.provider != "wavespeed") {
+                reader_.error(
+                    env ? env : file,
+                    key_path(path, env ? "webhook_secret_env" : "webhook_secret_file"),
+                    "only a WaveSpeed account has a webhook secret (Atlas's are verified by its "
+                    "public keys, MiniMax's are not signed)"
+                );
+            } else if (env && file) {
+                reader_.error(
+                    file, path, "set exactly one of 'webhook_secret_env' or 'webhook_secret_file'"
+                );
+            } else if (read_keys_) {
+                read_secret(
+                    env,
+                    file,
+                    path,
+                    "webhook_secret",
+                    "secret",
+                    a.webhook_secret,
+                    a.webhook_secret_source
+                );
+            }
+        } else if (a.webhooks && a.provider == "wavespeed") {
+            reader_.error(
+                n["webhooks"],
+                key_path(path, "webhooks"),
+                "a WaveSpeed account with webhooks needs 'webhook_secret_env' or "
+                "'webhook_secret_file' (the secret WaveSpeed shows at GET /api/v3/webhook/secret)"
+            );
+        }
+        if (a.provider == "atlas") {
+            a.webhook_jwks_url = is_loopback_url(a.base_url)
+                                     ? a.base_url + std::string{atlas_jwks_path}
+                                     : "https://api.atlascloud.ai" + std::string{atlas_jwks_path};
+        }
+        if (auto u = n["webhook_jwks_url"]) {
+            const auto key = key_path(path, "webhook_jwks_url");
+            if (a.provider != "atlas") {
+                reader_.error(u, key, "only an Atlas account has a JWKS URL");
+            } else if (auto v = reader_.string(u, key)) {
+                std::string why;
+                if (auto url = check_https_url(
+                        *v, "let anyone on the way replace Atlas's webhook signing keys", why
+                    )) {
+                    a.webhook_jwks_url = *url;
+                } else {
+                    reader_.error(u, key, why);
+                }
+            }
+        }
+    }
+
+    // true or false (YAML 1.2's spellings; yes/no/on/off are refused as ambiguous).
+    std::optional<bool> boolean(const yaml_node& n, std::string_view key) {
+        if (n.IsScalar() && n.IsPlain()) {
+            const std::string& v = n.Scalar();
+            if (v == "true" || v == "True" || v == "TRUE") {
+                return true;
+            }
+            if (v == "false" || v == "False" || v == "FALSE") {
+                return false;
+            }
+        }
+        reader_.error(n, key, "must be true or false");
+        return std::nullopt;
+    }
+
+    // Reads the secret named by `<prefix>_env` or `<prefix>_file` (exactly one is given) into
+    // value/source. Never puts the secret, or the name it was given under, into a diagnostic.
+    void read_secret(
+        const yaml_node& env,
+        const yaml_node& file,
+        const std::string& path,
+        std::string_view prefix,
+        std::string_view noun,
+        std::string& value,
+        std::string& source
+    ) {
+        const std::string what{noun};
         if (env) {
-            const auto key = key_path(path, "api_key_env");
+            const auto key = key_path(path, std::string{prefix} + "_env");
             auto name = reader_.string(env, key);
             if (!name) {
                 return;
             }
-            // The name is never repeated: a key pasted in its place would be printed.
+            // The name is never repeated: a secret pasted in its place would be printed.
             if (!is_env_name(*name)) {
                 reader_.error(
                     env,
                     key,
                     "is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*); give the name "
-                    "of the variable that holds the key, not the key"
+                    "of the variable that holds the " +
+                        what + ", not the " + what
                 );
                 return;
             }
-            const char* value = std::getenv(name->c_str());
-            if (value == nullptr || *value == '\0') {
+            const char* text = std::getenv(name->c_str());
+            if (text == nullptr || *text == '\0') {
                 reader_.error(env, key, "the environment variable it names is not set or empty");
                 return;
             }
-            if (!is_clean_secret(value)) {
+            if (!is_clean_secret(text)) {
                 reader_.error(
                     env,
                     key,
@@ -1417,28 +1562,29 @@ private:
                 );
                 return;
             }
-            a.api_key = value;
-            a.api_key_source = "env " + *name;
+            value = text;
+            source = "env " + *name;
             return;
         }
-        const auto key = key_path(path, "api_key_file");
+        const auto key = key_path(path, std::string{prefix} + "_file");
         auto name = reader_.string(file, key);
         if (!name) {
             return;
         }
+        const std::string it_names = "the " + what + " file it names";
         const fs::path p = resolve(base_, *name);
         struct stat st {};
         if (::stat(p.c_str(), &st) != 0) {
             reader_.error(
                 file,
                 key,
-                "the key file it names does not exist (a relative path resolves against the "
-                "config file's folder)"
+                it_names +
+                    " does not exist (a relative path resolves against the config file's folder)"
             );
             return;
         }
         if (!S_ISREG(st.st_mode)) {
-            reader_.error(file, key, "the key file it names is not a regular file");
+            reader_.error(file, key, it_names + " is not a regular file");
             return;
         }
         if ((st.st_mode & 077) != 0) {
@@ -1447,40 +1593,38 @@ private:
             reader_.error(
                 file,
                 key,
-                std::string{"the key file it names has mode "} + mode +
+                it_names + " has mode " + mode +
                     "; it must not be accessible by group or others (chmod 600)"
             );
             return;
         }
         if (st.st_uid != ::geteuid()) {
-            reader_.error(
-                file, key, "the key file it names is not owned by the user running shotfarm"
-            );
+            reader_.error(file, key, it_names + " is not owned by the user running shotfarm");
             return;
         }
         if (static_cast<std::uintmax_t>(st.st_size) > max_key_file_bytes) {
-            reader_.error(file, key, "the key file it names is too large to be a key");
+            reader_.error(file, key, it_names + " is too large to be a " + what);
             return;
         }
         std::ifstream in(p, std::ios::binary);
         std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         if (!in.good() && !in.eof()) {
-            reader_.error(file, key, "cannot read the key file it names");
+            reader_.error(file, key, "cannot read " + it_names);
             return;
         }
         while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
             secret.pop_back();
         }
         if (secret.empty()) {
-            reader_.error(file, key, "the key file it names is empty");
+            reader_.error(file, key, it_names + " is empty");
             return;
         }
         if (!is_clean_secret(secret)) {
-            reader_.error(file, key, "the key file it names contains spaces or control characters");
+            reader_.error(file, key, it_names + " contains spaces or control characters");
             return;
         }
-        a.api_key = std::move(secret);
-        a.api_key_source = "file " + p.string();
+        value = std::move(secret);
+        source = "file " + p.string();
     }
 
     // prices: {"<provider>/<provider model>": usd} or {"<provider>/<provider model>": {6s: usd}}
@@ -1555,6 +1699,7 @@ private:
     fs::path file_;
     fs::path base_;
     bool read_keys_ = true;
+    bool has_public_url_ = false;  // the config names a public_url (valid or not)
 };
 
 }  // namespace
@@ -1600,6 +1745,13 @@ bool is_valid_id(std::string_view s, std::size_t max_len) {
     return std::all_of(s.begin(), s.end(), [&](char c) {
         return alnum(c) || c == '.' || c == '_' || c == '-';
     });
+}
+
+std::optional<std::string> webhook_url(const app_config& config, const account_config& account) {
+    if (!account.webhooks || !config.public_url) {
+        return std::nullopt;
+    }
+    return *config.public_url + account.webhook_path();
 }
 
 std::string_view default_base_url(std::string_view provider) {

@@ -37,9 +37,24 @@ struct account_config {
     // may point at besides public https hosts and the base_url's own origin; normalized to
     // scheme://host:port (lower-case, explicit port).
     std::vector<std::string> download_hosts;
+    // Provider push (docs/webhooks.md). `webhooks: true` asks the provider to POST the job's
+    // outcome to public_url + webhook_path(); polling goes on as a slower safety net. Atlas,
+    // WaveSpeed and MiniMax only (AI/ML API has no webhooks).
+    bool webhooks = false;
+    // WaveSpeed: the account's webhook secret ("whsec_…"), read from webhook_secret_env or
+    // webhook_secret_file like the API key; a secret, never logged or formatted. Empty for the
+    // other providers, and when the config was loaded without reading keys.
+    std::string webhook_secret;
+    std::string webhook_secret_source;  // "env WS_HOOK" / "file /path" — never the secret
+    // Atlas: where its webhook signing keys (a JWKS) are fetched; default
+    // https://api.atlascloud.ai/api/v1/webhooks/jwks.json, or base_url + /api/v1/webhooks/jwks.json
+    // when base_url is a loopback host (the simulator). Empty for the other providers.
+    std::string webhook_jwks_url;
 
     /// submits_per_minute with the provider default applied.
     int submit_rate() const;
+    /// The daemon's route for this account's webhooks: "/webhooks/<name>" (fixed).
+    std::string webhook_path() const { return "/webhooks/" + name; }
 };
 
 struct app_config {
@@ -60,7 +75,7 @@ struct app_config {
     std::string ambiguous_policy = "resubmit";  // `ambiguous:` "resubmit" | "hold"
     double shutdown_grace_s = 20;  // SIGTERM: how long requests in flight get to finish
     int lease_ttl_s = 30;  // a claimed job's lease; a dead daemon's jobs wait this long at most
-    double poll_interval_s = 1.0;  // the closest two polls of one job may be
+    double poll_interval_s = 1.0;       // the closest two polls of one job may be
     double max_poll_interval_s = 30.0;  // the furthest apart
     // Polls per job the planner aims at (expected, under the learned distribution); fewer when
     // an account's requests_per_minute cannot afford them, twice it for the last jobs.
@@ -72,6 +87,9 @@ struct app_config {
     // "<price key>@<seconds>" (e.g. ".../fast@10") for one; value USD per generation; validated
     // against the catalog. Apply with make_catalog().
     std::vector<std::pair<std::string, double>> price_overrides;
+    // The https URL (no trailing '/') under which the providers reach this daemon's webhook
+    // routes through the studio's reverse proxy; needed by every account with webhooks.
+    std::optional<std::string> public_url;
 };
 
 struct config_result {
@@ -90,6 +108,10 @@ providers::catalog make_catalog(const app_config& config);
 /// The prior for a model's generation time in seconds: the config's `generation_prior_s`, else
 /// the providers' typical figures.
 double generation_prior_s(const app_config& config, std::string_view model);
+
+/// The URL the provider should push `account`'s outcomes to — public_url + webhook_path() — or
+/// nullopt when the account has no webhooks (or the config no public_url).
+std::optional<std::string> webhook_url(const app_config& config, const account_config& account);
 
 /// The default base URL of a provider ("" for an unknown provider).
 std::string_view default_base_url(std::string_view provider);

@@ -56,7 +56,7 @@ TEST_F(config, minimal_config_gets_defaults) {
     EXPECT_EQ(c.listen_port, 9464);
     EXPECT_EQ(c.max_attempts, 3);
     EXPECT_EQ(c.ambiguous_policy, "resubmit");
-    EXPECT_DOUBLE_EQ(c.poll_interval_s, 5.0);
+    EXPECT_DOUBLE_EQ(c.poll_interval_s, 1.0);
     EXPECT_DOUBLE_EQ(c.max_poll_interval_s, 30.0);
     EXPECT_EQ(c.max_download_bytes, 512ull << 20);
     ASSERT_EQ(c.accounts.size(), 1u);
@@ -586,6 +586,7 @@ TEST_F(config, a_pasted_key_is_never_echoed_by_any_diagnostic) {
             bool error;  // the row is a mistake the loader must report
         };
         const std::string acc = "accounts:\n  - name: a\n    provider: atlas\n";
+        const std::string ws = "accounts:\n  - name: w\n    provider: wavespeed\n";
         const std::string env = "    api_key_env: SHOTFARM_TEST_KEY_A\n";
         const std::string q = "'" + key + "'";
         const std::vector<row> rows{
@@ -620,6 +621,18 @@ TEST_F(config, a_pasted_key_is_never_echoed_by_any_diagnostic) {
             {"budget_usd: " + key + "\n" + acc + env, true},
             {"listen_max_connections: " + q + "\n" + acc + env, true},
             {"strategy: !" + key.substr(0, key.find('+')) + " fastest\n" + acc + env, true},
+            // Issue 12's keys: public_url, webhooks and the webhook secret's sources.
+            {"public_url: " + q + "\n" + acc + env, true},
+            {"public_url: 'http://" + key + "'\n" + acc + env, true},
+            {acc + env + "    webhooks: " + q + "\n", true},
+            {acc + env + "    webhook_jwks_url: " + q + "\n", true},
+            {acc + env + "    webhook_jwks_url: 'http://" + key + "'\n", true},
+            {acc + env + "    webhook_secret_env: " + q + "\n", true},
+            {ws + env + "    webhook_secret_env: " + q + "\n", true},
+            {ws + env + "    webhook_secret_file: " + q + "\n", true},
+            {ws + env + "    webhook_secret_file: open.key\n    webhook_secret_env: " + q + "\n",
+             true},
+            {ws + env + "    webhook_secret: " + q + "\n", true},
         };
         for (const auto& [yaml, error] : rows) {
             const auto r = load(yaml);
@@ -806,6 +819,191 @@ TEST_F(config, paths_the_database_stores_are_text) {
     const auto r = load_config(odd / "config.yaml");
     EXPECT_FALSE(r.config);
     EXPECT_TRUE(has(r.errors, 0, 0, "the config file's path is not valid UTF-8")) << dump(r.errors);
+}
+
+// --- Webhooks (issue 12): public_url, per-account webhooks and their secrets.
+
+TEST_F(config, webhooks_are_off_by_default) {
+    const auto r = load(minimal);
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    const auto& c = *r.config;
+    EXPECT_FALSE(c.public_url);
+    const auto& a = c.accounts[0];
+    EXPECT_FALSE(a.webhooks);
+    EXPECT_TRUE(a.webhook_secret.empty());
+    EXPECT_EQ(a.webhook_path(), "/webhooks/atlas-a");
+    EXPECT_EQ(a.webhook_jwks_url, "https://api.atlascloud.ai/api/v1/webhooks/jwks.json");
+    EXPECT_EQ(webhook_url(c, a), std::nullopt);
+}
+
+TEST_F(config, webhooks_are_read) {
+    ::setenv("SHOTFARM_TEST_HOOK", "whsec_env-secret", 1);
+    dir_.write("hook.secret", "whsec_file-secret\n", 0600);
+    const auto r = load(
+        "public_url: https://farm.studio.example/shotfarm/\n"
+        "accounts:\n"
+        "  - {name: atlas-a, provider: atlas, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: true}\n"
+        "  - {name: atlas-sim, provider: atlas, api_key_env: SHOTFARM_TEST_KEY_A,\n"
+        "     base_url: 'http://127.0.0.1:18080/', webhooks: false}\n"
+        "  - {name: atlas-own, provider: atlas, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: true,\n"
+        "     webhook_jwks_url: 'https://keys.example.com/jwks.json'}\n"
+        "  - {name: ws-a, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: true,\n"
+        "     webhook_secret_env: SHOTFARM_TEST_HOOK}\n"
+        "  - {name: ws-b, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: True,\n"
+        "     webhook_secret_file: hook.secret}\n"
+        "  - {name: mm, provider: minimax, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: true}\n"
+        "  - {name: ai, provider: aimlapi, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: false}\n"
+    );
+    ::unsetenv("SHOTFARM_TEST_HOOK");
+    ASSERT_TRUE(r.config) << dump(r.errors);
+    const auto& c = *r.config;
+    EXPECT_EQ(c.public_url, "https://farm.studio.example/shotfarm");
+    const auto& a = c.accounts;
+    ASSERT_EQ(a.size(), 7u);
+    EXPECT_TRUE(a[0].webhooks);
+    EXPECT_EQ(webhook_url(c, a[0]), "https://farm.studio.example/shotfarm/webhooks/atlas-a");
+    EXPECT_EQ(a[0].webhook_jwks_url, "https://api.atlascloud.ai/api/v1/webhooks/jwks.json");
+    // A simulator on loopback serves its own keys.
+    EXPECT_FALSE(a[1].webhooks);
+    EXPECT_EQ(webhook_url(c, a[1]), std::nullopt);
+    EXPECT_EQ(a[1].webhook_jwks_url, "http://127.0.0.1:18080/api/v1/webhooks/jwks.json");
+    EXPECT_EQ(a[2].webhook_jwks_url, "https://keys.example.com/jwks.json");
+    EXPECT_EQ(a[3].webhook_secret, "whsec_env-secret");
+    EXPECT_EQ(a[3].webhook_secret_source, "env SHOTFARM_TEST_HOOK");
+    EXPECT_TRUE(a[3].webhook_jwks_url.empty());
+    EXPECT_EQ(a[4].webhook_secret, "whsec_file-secret");
+    EXPECT_EQ(a[4].webhook_secret_source, "file " + (dir_.path() / "hook.secret").string());
+    EXPECT_EQ(webhook_url(c, a[5]), "https://farm.studio.example/shotfarm/webhooks/mm");
+    EXPECT_TRUE(a[5].webhook_secret.empty());
+    EXPECT_FALSE(a[6].webhooks);
+
+    // An operator command reads no secret.
+    ::setenv("SHOTFARM_TEST_HOOK", "whsec_env-secret", 1);
+    const auto quiet = load_config(file_, false);
+    ::unsetenv("SHOTFARM_TEST_HOOK");
+    ASSERT_TRUE(quiet.config) << dump(quiet.errors);
+    EXPECT_TRUE(quiet.config->accounts[3].webhook_secret.empty());
+}
+
+TEST_F(config, webhook_mistakes_name_the_key) {
+    dir_.write("open.secret", "whsec_x\n", 0644);
+    const std::string ws = "accounts:\n  - name: w\n    provider: wavespeed\n";
+    const std::string env = "    api_key_env: SHOTFARM_TEST_KEY_A\n";
+    const std::string pub = "public_url: https://farm.example.com\n";
+    struct row {
+        std::string yaml;
+        int line, col;
+        std::string text;
+    };
+    const std::vector<row> rows{
+        {pub + "accounts:\n  - name: a\n    provider: aimlapi\n" + env + "    webhooks: true\n",
+         6,
+         15,
+         "accounts[0].webhooks: AI/ML API sends no webhooks"},
+        {std::string{minimal} + "    webhooks: true\n",
+         5,
+         15,
+         "accounts[0].webhooks: needs the top-level 'public_url'"},
+        {pub + ws + env + "    webhooks: true\n",
+         6,
+         15,
+         "accounts[0].webhooks: a WaveSpeed account with webhooks needs 'webhook_secret_env' or "
+         "'webhook_secret_file'"},
+        {std::string{minimal} + "    webhooks: yes\n",
+         5,
+         15,
+         "accounts[0].webhooks: must be true or false"},
+        {std::string{minimal} + "    webhooks: 'true'\n", 5, 15, "must be true or false"},
+        {std::string{minimal} + "    webhook_secret_env: SHOTFARM_TEST_KEY_A\n",
+         5,
+         25,
+         "accounts[0].webhook_secret_env: only a WaveSpeed account has a webhook secret"},
+        {ws + env + "    webhook_jwks_url: https://keys.example.com/j\n",
+         5,
+         23,
+         "accounts[0].webhook_jwks_url: only an Atlas account has a JWKS URL"},
+        {std::string{minimal} + "    webhook_jwks_url: http://keys.example.com/j\n",
+         5,
+         23,
+         "plain http:// would let anyone on the way replace Atlas's webhook signing keys"},
+        {ws + env + "    webhook_secret_env: SHOTFARM_TEST_KEY_A\n    webhook_secret_file: x\n",
+         6,
+         26,
+         "accounts[0]: set exactly one of 'webhook_secret_env' or 'webhook_secret_file'"},
+        {ws + env + "    webhook_secret_file: open.secret\n",
+         5,
+         26,
+         "accounts[0].webhook_secret_file: the secret file it names has mode 0644"},
+        {ws + env + "    webhook_secret_file: missing.secret\n",
+         5,
+         26,
+         "the secret file it names does not exist"},
+        {ws + env + "    webhook_secret_env: SHOTFARM_TEST_UNSET_HOOK\n",
+         5,
+         25,
+         "accounts[0].webhook_secret_env: the environment variable it names is not set"},
+        {ws + env + "    webhook_secret: whsec_abc\n",
+         5,
+         5,
+         "accounts[0].webhook_secret: unknown key; put the key in an environment variable named "
+         "by api_key_env or a 0600 file named by api_key_file (a WaveSpeed webhook secret: "
+         "webhook_secret_env or webhook_secret_file)"},
+        {"public_url: http://203.0.113.5/farm\n" + std::string{minimal},
+         1,
+         13,
+         "public_url: plain http:// would let anyone on the way read and forge the providers' "
+         "webhooks; use https://"},
+        {"public_url: https://farm.example.com/?x=1\n" + std::string{minimal},
+         1,
+         13,
+         "public_url: must not contain a query"},
+        {"public_url: 42\n" + std::string{minimal}, 1, 13, "public_url: expected a string"},
+    };
+    for (const auto& [yaml, line, col, text] : rows) {
+        SCOPED_TRACE(yaml);
+        expect_error(yaml, line, col, text);
+    }
+    // A bad public_url is reported once, not again at every account with webhooks.
+    const auto r = load("public_url: ftp://x\n" + std::string{minimal} + "    webhooks: true\n");
+    EXPECT_EQ(r.errors.size(), 1u) << dump(r.errors);
+    // http:// is fine for a loopback public_url (a simulator's receiver on this machine).
+    const auto local =
+        load("public_url: http://127.0.0.1:9464\n" + std::string{minimal} + "    webhooks: true\n");
+    ASSERT_TRUE(local.config) << dump(local.errors);
+    EXPECT_EQ(
+        webhook_url(*local.config, local.config->accounts[0]),
+        "http://127.0.0.1:9464/webhooks/atlas-a"
+    );
+}
+
+TEST_F(config, webhook_secrets_never_appear_in_diagnostics) {
+    ::setenv("SHOTFARM_TEST_CANARY_3", "whsec_CANARY with space", 1);
+    dir_.write("open.secret", "whsec_CANARY-open-4e1f\n", 0644);
+    dir_.write("spaced.secret", "whsec_CANARY bad\n", 0600);
+    const auto r = load(
+        "public_url: https://farm.example.com\n"
+        "accounts:\n"
+        "  - {name: a, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A, webhooks: true,\n"
+        "     webhook_secret_env: SHOTFARM_TEST_CANARY_3}\n"
+        "  - {name: b, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A,\n"
+        "     webhook_secret_file: open.secret}\n"
+        "  - {name: c, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A,\n"
+        "     webhook_secret_file: spaced.secret}\n"
+        "  - {name: d, provider: wavespeed, api_key_env: SHOTFARM_TEST_KEY_A,\n"
+        "     webhook_secret_env: 'whsec_CANARY-pasted-77aa'}\n"
+    );
+    ::unsetenv("SHOTFARM_TEST_CANARY_3");
+    EXPECT_FALSE(r.config);
+    EXPECT_EQ(r.errors.size(), 4u) << dump(r.errors);
+    for (const auto& e : r.errors) {
+        EXPECT_EQ(e.str().find("CANARY"), std::string::npos) << e.str();
+    }
+    EXPECT_TRUE(has(r.errors, 4, 26, "environment variable it names contains spaces"))
+        << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 6, 27, "the secret file it names has mode 0644")) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 8, 27, "the secret file it names contains spaces")) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 10, 26, "is not an environment variable name")) << dump(r.errors);
+    EXPECT_TRUE(has(r.errors, 10, 26, "holds the secret, not the secret")) << dump(r.errors);
 }
 
 TEST(text_problem, what_the_database_and_providers_refuse) {
