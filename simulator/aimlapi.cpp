@@ -234,16 +234,8 @@ net::http_response_t submit(
         case sim_state::admission::accepted:
             break;
     }
-    job j;
-    j.provider = std::string(provider_name);
-    j.key = key.key;
-    j.model = model_id;
-    j.prompt = prompt;
-    j.image = image.description;
-    j.image_sha256 = image.sha256;
-    j.duration_s = duration;
-    j.price_usd = price;
-    j.params = std::move(params);
+    auto j =
+        new_job(provider_name, key, model_id, prompt, image, duration, price, std::move(params));
     const auto forced = prompt_trigger(prompt);
     const auto& accepted = state.accept(std::move(j), forced);
     json::object answer;

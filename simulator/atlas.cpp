@@ -308,16 +308,8 @@ net::http_response_t generate_video(exchange& ex, const key_config& key) {
 
     const auto forced = prompt_trigger(prompt);
 
-    job j;
-    j.provider = std::string(provider_name);
-    j.key = key.key;
-    j.model = model_id;
-    j.prompt = prompt;
-    j.image = image.description;
-    j.image_sha256 = image.sha256;
-    j.duration_s = duration;
-    j.price_usd = price;
-    j.params = std::move(params);
+    auto j =
+        new_job(provider_name, key, model_id, prompt, image, duration, price, std::move(params));
     const auto& accepted = state.accept(std::move(j), forced);
 
     json::object answer;
@@ -492,6 +484,10 @@ boost::asio::awaitable<net::http_response_t> handle(
     std::shared_ptr<sim_state> state, net::http_request_t req
 ) {
     co_return route(*state, req);
+}
+
+json::object prediction_data(sim_state& state, const job& j) {
+    return prediction(state, j, std::nullopt);
 }
 
 net::http_response_t fault_answer(sim_state& state, http::status status) {

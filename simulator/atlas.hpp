@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/json/object.hpp>
 
 #include "net/http_server.hpp"
 #include "simulator/sim_state.hpp"
@@ -19,6 +20,9 @@ namespace shotfarm::simulator::atlas {
 boost::asio::awaitable<net::http_response_t> handle(
     std::shared_ptr<sim_state> state, net::http_request_t req
 );
+
+// The prediction object a poll of `j` answers now, in `data` (the webhook's `payload`).
+boost::json::object prediction_data(sim_state& state, const job& j);
 
 // An injected fault's answer (429, 500, 503) in Atlas's error shape.
 net::http_response_t fault_answer(sim_state& state, boost::beast::http::status status);

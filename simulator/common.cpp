@@ -190,6 +190,29 @@ std::optional<std::string> check_image(
     return std::nullopt;
 }
 
+job new_job(
+    std::string_view provider,
+    const key_config& key,
+    std::string model,
+    std::string prompt,
+    const checked_image& image,
+    int duration_s,
+    double price_usd,
+    json::object params
+) {
+    job j;
+    j.provider = std::string(provider);
+    j.key = key.key;
+    j.model = std::move(model);
+    j.prompt = std::move(prompt);
+    j.image = image.description;
+    j.image_sha256 = image.sha256;
+    j.duration_s = duration_s;
+    j.price_usd = price_usd;
+    j.params = std::move(params);
+    return j;
+}
+
 net::http_response_t json_response(http::status status, const json::value& body) {
     net::http_response_t res{status, 11};
     res.set(http::field::content_type, "application/json");
@@ -278,12 +301,15 @@ bool is_documented_route(std::string_view provider, std::string_view target) {
     }
     if (provider == "atlas") {
         if (path == "/api/v1/model/generateVideo" || path == "/api/v1/model/uploadMedia" ||
-            path == "/api/v1/models") {
+            path == "/api/v1/models" || path == "/api/v1/webhooks/jwks.json") {
             return true;
         }
         return parts.size() == 5 && path.starts_with("/api/v1/model/prediction/");
     }
     if (provider == "wavespeed") {
+        if (path == "/api/v3/webhook/secret") {
+            return true;
+        }
         if (path.starts_with("/api/v3/predictions/")) {
             return parts.size() == 4 || (parts.size() == 5 && parts[4] == "result");
         }

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include <boost/beast/http/status.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "net/http_server.hpp"
@@ -41,6 +42,18 @@ struct checked_image {
 // and 5:2, short side > 300 px, at most 20 MB. Returns the provider-neutral problem on failure.
 std::optional<std::string> check_image(
     sim_state& state, std::string_view image, checked_image& out, bool allow_webp
+);
+
+// A job as a provider's submit accepted it: sim_state::accept fills in the rest.
+job new_job(
+    std::string_view provider,
+    const key_config& key,
+    std::string model,
+    std::string prompt,
+    const checked_image& image,
+    int duration_s,
+    double price_usd,
+    boost::json::object params
 );
 
 // A JSON answer with the given status (no extra headers).

@@ -95,6 +95,12 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
             k.submits_per_minute = scalar<int>(kv.second, path);
         } else if (name == "balance_usd") {
             k.balance_usd = non_negative(kv.second, path);
+        } else if (name == "webhook_secret") {
+            // Read as a plain string (never echoed: the messages below name only the key).
+            if (!kv.second.IsScalar()) {
+                fail(location(kv.second, path), "expected a string");
+            }
+            k.webhook_secret = kv.second.Scalar();
         } else {
             fail(location(kv.first, path), "unknown key '" + name + "'");
         }
@@ -102,9 +108,18 @@ key_config parse_key(const YAML::Node& node, std::size_t index) {
     if (k.key.empty()) {
         fail(location(node, where), "'key' is required");
     }
-    static const std::set<std::string> providers{"atlas", "wavespeed", "aimlapi", "minimax"};
-    if (!providers.contains(k.provider)) {
+    if (!is_provider(k.provider)) {
         fail(location(node, where + ".provider"), "unknown provider '" + k.provider + "'");
+    }
+    if (k.webhook_secret) {
+        if (k.provider != "wavespeed") {
+            fail(location(node, where + ".webhook_secret"), "only WaveSpeed keys have one");
+        }
+        if (!k.webhook_secret->starts_with("whsec_") || k.webhook_secret->size() == 6) {
+            fail(
+                location(node, where + ".webhook_secret"), "must be whsec_ followed by the secret"
+            );
+        }
     }
     if (k.max_concurrency < 0 || k.requests_per_minute < 0 || k.submits_per_minute < 0) {
         fail(location(node, where), "limits must not be negative");
@@ -142,7 +157,93 @@ fault_config parse_faults(const YAML::Node& node) {
     return f;
 }
 
+webhook_config parse_webhooks(const YAML::Node& node) {
+    if (!node.IsMap()) {
+        fail(location(node, "webhooks"), "expected a map");
+    }
+    webhook_config w;
+    for (const auto& kv : node) {
+        const auto name = kv.first.as<std::string>();
+        const auto path = "webhooks." + name;
+        if (name == "loss") {
+            w.loss = fraction(kv.second, path);
+        } else if (name == "duplicate") {
+            w.duplicate = fraction(kv.second, path);
+        } else if (name == "delay_s") {
+            w.delay_s = non_negative(kv.second, path);
+        } else if (name == "delay_jitter_s") {
+            w.delay_jitter_s = non_negative(kv.second, path);
+        } else if (name == "retries") {
+            w.retries = scalar<int>(kv.second, path);
+            if (w.retries < 0 || w.retries > 20) {
+                fail(location(kv.second, path), "must be between 0 and 20");
+            }
+        } else if (name == "timeout_s") {
+            w.timeout_s = non_negative(kv.second, path);
+            if (w.timeout_s <= 0) {
+                fail(location(kv.second, path), "must be positive");
+            }
+        } else if (name == "atlas_rotate_after") {
+            w.atlas_rotate_after = scalar<int>(kv.second, path);
+            if (w.atlas_rotate_after < 0) {
+                fail(location(kv.second, path), "must not be negative");
+            }
+        } else {
+            fail(location(kv.first, path), "unknown key '" + name + "'");
+        }
+    }
+    return w;
+}
+
+std::vector<speed_change> parse_speed_changes(const YAML::Node& node) {
+    if (!node.IsSequence()) {
+        fail(location(node, "speed_changes"), "expected a list of {after_s, factor, provider?}");
+    }
+    std::vector<speed_change> out;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+        const std::string where = "speed_changes[" + std::to_string(i) + "]";
+        const auto& entry = node[i];
+        if (!entry.IsMap()) {
+            fail(location(entry, where), "expected a map {after_s, factor, provider?}");
+        }
+        speed_change c;
+        bool has_factor = false;
+        for (const auto& kv : entry) {
+            const auto name = kv.first.as<std::string>();
+            const auto path = where + "." + name;
+            if (name == "after_s") {
+                c.after_s = non_negative(kv.second, path);
+            } else if (name == "factor") {
+                c.factor = scalar<double>(kv.second, path);
+                if (!(c.factor > 0)) {
+                    fail(location(kv.second, path), "must be positive");
+                }
+                has_factor = true;
+            } else if (name == "provider") {
+                c.provider = scalar<std::string>(kv.second, path);
+                if (c.provider == "atlascloud") {
+                    c.provider = "atlas";
+                }
+                if (!is_provider(c.provider)) {
+                    fail(location(kv.second, path), "unknown provider '" + c.provider + "'");
+                }
+            } else {
+                fail(location(kv.first, path), "unknown key '" + name + "'");
+            }
+        }
+        if (!has_factor) {
+            fail(location(entry, where), "'factor' is required");
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 }  // namespace
+
+bool is_provider(std::string_view name) {
+    return name == "atlas" || name == "wavespeed" || name == "aimlapi" || name == "minimax";
+}
 
 sim_config parse_config(const std::string& yaml_text) {
     YAML::Node root;
@@ -214,6 +315,10 @@ sim_config parse_config(const std::string& yaml_text) {
                 fail(location(value, name), "must be a TCP port, 1 to 65535");
             }
             cfg.foreign_url_port = static_cast<std::uint16_t>(port);
+        } else if (name == "webhooks") {
+            cfg.webhooks = parse_webhooks(value);
+        } else if (name == "speed_changes") {
+            cfg.speed_changes = parse_speed_changes(value);
         } else {
             fail(location(kv.first, name), "unknown key '" + name + "'");
         }

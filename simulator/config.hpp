@@ -22,6 +22,9 @@ struct key_config {
                                         // 0 = unlimited
     std::optional<double> balance_usd;  // absent = unlimited; a submit over it is refused in
                                         // the provider's shape (402, 403, 1008)
+    // WaveSpeed only: the account's webhook signing secret ("whsec_..."); absent = derived from
+    // the seed and the key. Never logged, never in the ledger.
+    std::optional<std::string> webhook_secret;
 };
 
 // Log-normal generation time: median_s * exp(sigma * N(0,1)), in provider seconds (before
@@ -46,6 +49,29 @@ struct fault_config {
                                    // the connection closed without an answer
 };
 
+// Webhook delivery (SIM.yaml `webhooks:`): faults on the way to the receiver, drawn from the seed.
+struct webhook_config {
+    double loss = 0;             // probability an event is never delivered
+    double duplicate = 0;        // probability an event is delivered twice (same event id)
+    double delay_s = 0;          // provider seconds (scaled) between the event and its delivery
+    double delay_jitter_s = 0;   // plus a uniform draw in [0, delay_jitter_s), scaled
+    int retries = 3;             // a non-2xx or failed delivery is retried after 1, 2, 4, ... s
+                                 // (provider seconds, scaled)
+    double timeout_s = 10;       // wall-clock seconds one delivery may take before it failed
+    int atlas_rotate_after = 0;  // a new Ed25519 key (new kid) after every N signed deliveries;
+                                 // 0 = never
+};
+
+// A change of generation speed (SIM.yaml `speed_changes:`, or POST /_sim/speed at run time): a
+// job accepted once `after_s` wall seconds have passed since the simulator started gets its
+// drawn generation time multiplied by `factor` (the applicable entry with the latest after_s
+// wins; among equal after_s, the later one).
+struct speed_change {
+    double after_s = 0;
+    double factor = 1;
+    std::string provider;  // empty: every provider
+};
+
 struct sim_config {
     double time_scale = 1.0;
     std::uint64_t seed = 1;
@@ -68,7 +94,13 @@ struct sim_config {
     // names, one the simulator does not own. Port 1 (tcpmux) has no listener on a test machine;
     // a test sets it to a port it watches (or the daemon's own /metrics port).
     std::uint16_t foreign_url_port = 1;
+    webhook_config webhooks;
+    std::vector<speed_change> speed_changes;
 };
+
+// Whether `name` is a provider the simulator emulates ("atlas", "wavespeed", "aimlapi",
+// "minimax").
+bool is_provider(std::string_view name);
 
 // The generation time PROVIDERS.md documents for a provider's model (and clip length), as a
 // log-normal whose median is the geometric mean of the documented range and whose range spans

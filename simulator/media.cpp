@@ -60,14 +60,43 @@ std::string sha256_hex(std::string_view bytes) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
     unsigned int len = 0;
     EVP_Digest(bytes.data(), bytes.size(), md.data(), &len, EVP_sha256(), nullptr);
+    return hex_lower(std::string_view(reinterpret_cast<const char*>(md.data()), len));
+}
+
+std::string hex_lower(std::string_view bytes) {
     static constexpr char digits[] = "0123456789abcdef";
     std::string hex;
-    hex.reserve(len * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        hex.push_back(digits[md[i] >> 4]);
-        hex.push_back(digits[md[i] & 0xf]);
+    hex.reserve(bytes.size() * 2);
+    for (const char ch : bytes) {
+        const auto c = static_cast<unsigned char>(ch);
+        hex.push_back(digits[c >> 4]);
+        hex.push_back(digits[c & 0xf]);
     }
     return hex;
+}
+
+std::string base64_encode(std::string_view bytes, base64_alphabet alphabet) {
+    const bool url = alphabet == base64_alphabet::url_unpadded;
+    const char* table = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (const char ch : bytes) {
+        acc = (acc << 8) | static_cast<unsigned char>(ch);
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out.push_back(table[(acc >> bits) & 63]);
+        }
+    }
+    if (bits > 0) {
+        out.push_back(table[(acc << (6 - bits)) & 63]);
+    }
+    while (!url && out.size() % 4 != 0) {
+        out.push_back('=');
+    }
+    return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {

@@ -11,6 +11,15 @@ namespace shotfarm::simulator {
 
 std::string sha256_hex(std::string_view bytes);
 
+// Lower-case hex of raw bytes.
+std::string hex_lower(std::string_view bytes);
+
+enum class base64_alphabet {
+    standard,      // '+' '/', padded with '='
+    url_unpadded,  // '-' '_', no padding (RFC 4648 §5, as JWKs and Ed25519 signatures use it)
+};
+std::string base64_encode(std::string_view bytes, base64_alphabet alphabet);
+
 // Decodes standard base64 (whitespace ignored). nullopt when malformed.
 std::optional<std::string> base64_decode(std::string_view text);
 

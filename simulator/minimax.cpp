@@ -1,6 +1,7 @@
 #include "simulator/minimax.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -8,6 +9,7 @@
 
 #include "simulator/common.hpp"
 #include "simulator/media.hpp"
+#include "simulator/webhooks.hpp"
 
 namespace shotfarm::simulator::minimax {
 
@@ -91,8 +93,17 @@ std::pair<int, int> dimensions(std::string_view resolution) {
     return {1366, 768};
 }
 
-net::http_response_t create(
-    sim_state& state, const net::http_request_t& req, const key_config& key
+// A create that passed validation: the job to accept and its price, once the callback (if
+// any) echoed its challenge.
+struct prepared_create {
+    job j;
+    double price = 0;
+    std::string callback_url;
+};
+
+// Validates a create. Returns the refusal, or nullopt with `out` filled.
+std::optional<net::http_response_t> prepare_create(
+    sim_state& state, const net::http_request_t& req, const key_config& key, prepared_create& out
 ) {
     boost::system::error_code ec;
     auto parsed = json::parse(req.body(), ec);
@@ -185,12 +196,22 @@ net::http_response_t create(
             return invalid(state, "callback_url must be an http(s) URL");
         }
         params["callback_url"] = c->as_string();
+        out.callback_url = std::string(c->as_string());
     }
     if (prompt.find("[sim:reject]") != std::string::npos) {
         // Input moderation at submit: refused, never billed (§4.5 code 1026).
         return fail(state, code_input_sensitive, "moderation", "input new_sensitive");
     }
-    switch (state.admit(key, price)) {
+    out.price = price;
+    out.j =
+        new_job(provider_name, key, model_id, prompt, image, duration, price, std::move(params));
+    return std::nullopt;
+}
+
+// Applies the key's limits to a validated create and accepts it. Synchronous: nothing runs
+// between the admission and the acceptance.
+net::http_response_t admit_create(sim_state& state, const key_config& key, prepared_create p) {
+    switch (state.admit(key, p.price)) {
         case sim_state::admission::rate_limited:
         case sim_state::admission::over_concurrency:
             return fail(state, code_rate_limit, "rate_limit", "rate limit exceeded");
@@ -201,18 +222,8 @@ net::http_response_t create(
         case sim_state::admission::accepted:
             break;
     }
-    job j;
-    j.provider = std::string(provider_name);
-    j.key = key.key;
-    j.model = model_id;
-    j.prompt = prompt;
-    j.image = image.description;
-    j.image_sha256 = image.sha256;
-    j.duration_s = duration;
-    j.price_usd = price;
-    j.params = std::move(params);
-    const auto forced = prompt_trigger(prompt);
-    const auto& accepted = state.accept(std::move(j), forced);
+    const auto forced = prompt_trigger(p.j.prompt);
+    const auto& accepted = state.accept(std::move(p.j), forced);
     json::object out;
     out["task_id"] = accepted.id;
     out["base_resp"] = base_resp(0, "success");
@@ -300,7 +311,9 @@ net::http_response_t retrieve(
     return answer(state, http::status::ok, std::move(out));
 }
 
-net::http_response_t route(sim_state& state, const net::http_request_t& req) {
+net::http_response_t route(
+    sim_state& state, const net::http_request_t& req, const key_config*& create_key
+) {
     const auto path = path_of(req.target());
     const auto token = bearer_token(req);
     if (!token || token->empty()) {
@@ -311,7 +324,8 @@ net::http_response_t route(sim_state& state, const net::http_request_t& req) {
         return fail(state, code_invalid_key, "auth", "invalid api key");
     }
     if (path == "/v1/video_generation" && req.method() == http::verb::post) {
-        return create(state, req, *key);
+        create_key = key;  // the caller creates (it may wait for the callback's echo)
+        return {};
     }
     if (path == "/v1/query/video_generation" && req.method() == http::verb::get) {
         return query(state, req, *key);
@@ -328,9 +342,49 @@ net::http_response_t route(sim_state& state, const net::http_request_t& req) {
 }  // namespace
 
 boost::asio::awaitable<net::http_response_t> handle(
-    std::shared_ptr<sim_state> state, net::http_request_t req
+    std::shared_ptr<sim_state> state, std::shared_ptr<webhook_sender> hooks, net::http_request_t req
 ) {
-    co_return route(*state, req);
+    const key_config* key = nullptr;
+    auto res = route(*state, req, key);
+    if (key == nullptr) {
+        co_return res;
+    }
+    prepared_create p;
+    if (auto refused = prepare_create(*state, req, *key, p)) {
+        co_return std::move(*refused);
+    }
+    if (!p.callback_url.empty() && !co_await hooks->challenge(p.callback_url)) {
+        // The URL itself is not repeated: it may carry the receiver's own token.
+        co_return fail(
+            *state,
+            code_invalid_params,
+            "callback",
+            "invalid params, callback_url did not answer the challenge (HTTP 200 with the same "
+            "challenge value within 3 s)"
+        );
+    }
+    co_return admit_create(*state, *key, std::move(p));
+}
+
+json::object callback_body(const job& j, bool terminal) {
+    json::object out;
+    out["task_id"] = j.id;
+    if (!terminal) {
+        out["status"] = "processing";
+        out["base_resp"] = base_resp(0, "success");
+        return out;
+    }
+    const bool success = j.outcome == job_outcome::success;
+    out["status"] = success ? "success" : "failed";
+    if (success) {
+        out["file_id"] = j.file_id;
+        out["base_resp"] = base_resp(0, "success");
+    } else {
+        out["base_resp"] = j.outcome == job_outcome::moderated
+                               ? base_resp(code_output_sensitive, "output new_sensitive")
+                               : base_resp(code_unknown, "video generation failed");
+    }
+    return out;
 }
 
 net::http_response_t fault_answer(sim_state& state, http::status status) {

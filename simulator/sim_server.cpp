@@ -2,11 +2,14 @@
 
 #include "simulator/sim_server.hpp"
 
+#include <cmath>
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "simulator/aimlapi.hpp"
@@ -73,10 +76,57 @@ net::http_response_t redirect_route(sim_state& state, std::string_view rest) {
     return res;
 }
 
+// POST /_sim/speed {"factor": F, "provider": P?}: from now on, jobs (of P) take F times their
+// drawn generation time.
+net::http_response_t speed_route(sim_state& state, const net::http_request_t& req) {
+    const auto bad = [&state](std::string msg) {
+        return answer(
+            state,
+            http::status::bad_request,
+            "application/json",
+            json::serialize(json::object{{"error", std::move(msg)}})
+        );
+    };
+    boost::system::error_code ec;
+    const auto parsed = json::parse(req.body(), ec);
+    if (ec || !parsed.is_object()) {
+        return bad("body must be a JSON object {factor, provider?}");
+    }
+    const auto& body = parsed.as_object();
+    const auto* f = body.if_contains("factor");
+    const double factor = f == nullptr     ? 0
+                          : f->is_double() ? f->as_double()
+                          : f->is_int64()  ? static_cast<double>(f->as_int64())
+                          : f->is_uint64() ? static_cast<double>(f->as_uint64())
+                                           : 0;
+    if (!(factor > 0) || !std::isfinite(factor)) {
+        return bad("factor must be a positive number");
+    }
+    std::string provider;
+    if (const auto* p = body.if_contains("provider"); p != nullptr && !p->is_null()) {
+        provider = p->is_string() ? std::string(p->as_string()) : std::string("?");
+        if (provider == "atlascloud") {
+            provider = "atlas";
+        }
+        if (!is_provider(provider)) {
+            return bad("provider must be atlas, wavespeed, aimlapi or minimax");
+        }
+    }
+    const double after_s = state.set_speed(factor, provider);
+    json::object out;
+    out["factor"] = factor;
+    out["provider"] = provider.empty() ? json::value(nullptr) : json::value(provider);
+    out["after_s"] = after_s;
+    return answer(state, http::status::ok, "application/json", json::serialize(out));
+}
+
 // The simulator's own endpoints: no auth, not part of any provider.
 net::http_response_t sim_route(sim_state& state, const net::http_request_t& req) {
     std::string_view path = req.target();
     path = path.substr(0, path.find('?'));
+    if (path == "/_sim/speed" && req.method() == http::verb::post) {
+        return speed_route(state, req);
+    }
     if (req.method() != http::verb::get) {
         return not_found(state);
     }
@@ -164,7 +214,10 @@ provider provider_of(std::string_view target) {
 }
 
 asio::awaitable<net::http_response_t> route(
-    provider p, std::shared_ptr<sim_state> state, net::http_request_t req
+    provider p,
+    std::shared_ptr<sim_state> state,
+    std::shared_ptr<webhook_sender> hooks,
+    net::http_request_t req
 ) {
     switch (p) {
         case provider::wavespeed:
@@ -172,7 +225,7 @@ asio::awaitable<net::http_response_t> route(
         case provider::aimlapi:
             co_return co_await aimlapi::handle(std::move(state), std::move(req));
         case provider::minimax:
-            co_return co_await minimax::handle(std::move(state), std::move(req));
+            co_return co_await minimax::handle(std::move(state), std::move(hooks), std::move(req));
         case provider::atlas:
             break;
     }
@@ -202,13 +255,29 @@ bool is_submit(provider p, const net::http_request_t& req) {
            !(p == provider::atlas && req.target().starts_with("/api/v1/model/uploadMedia"));
 }
 
+constexpr std::string_view atlas_jwks_path = "/api/v1/webhooks/jwks.json";
+constexpr std::string_view wavespeed_secret_path = "/api/v3/webhook/secret";
+
+// Every provider GET but Atlas's catalog and JWKS and WaveSpeed's webhook secret.
 bool is_poll(provider p, const net::http_request_t& req) {
+    const auto path = path_of(req.target());
     return req.method() == http::verb::get &&
-           !(p == provider::atlas && req.target().starts_with("/api/v1/models"));
+           !(p == provider::atlas &&
+             (req.target().starts_with("/api/v1/models") || path == atlas_jwks_path)) &&
+           !(p == provider::wavespeed && path == wavespeed_secret_path);
+}
+
+// The job the request just handled created, handed to the webhook sender.
+job* take_created(sim_state& state, webhook_sender& hooks) {
+    auto* created = state.take_just_accepted();
+    if (created != nullptr) {
+        hooks.accepted(*created);
+    }
+    return created;
 }
 
 asio::awaitable<net::http_response_t> dispatch(
-    std::shared_ptr<sim_state> state, net::http_request_t req
+    std::shared_ptr<sim_state> state, std::shared_ptr<webhook_sender> hooks, net::http_request_t req
 ) {
     // An authenticated request outside its provider's documented routes is an escape (a job id
     // pasted into a path unencoded): recorded whatever is answered.
@@ -233,8 +302,17 @@ asio::awaitable<net::http_response_t> dispatch(
                    : sim_state::request_kind::other
         );
     }
+    if (p == provider::atlas && req.method() == http::verb::get &&
+        path_of(req.target()) == atlas_jwks_path) {
+        // Atlas's webhook signing keys: public, no auth.
+        co_return answer(
+            *state, http::status::ok, "application/json", json::serialize(hooks->jwks())
+        );
+    }
     if (!submit && !poll) {
-        co_return co_await route(p, std::move(state), std::move(req));
+        auto res = co_await route(p, state, hooks, std::move(req));
+        take_created(*state, *hooks);
+        co_return res;
     }
     // Transport faults, one seeded draw each in a fixed order; the first that fires wins.
     const auto& faults = state->config().faults;
@@ -258,11 +336,10 @@ asio::awaitable<net::http_response_t> dispatch(
         co_await timer.async_wait(asio::use_awaitable);
     }
     const bool malformed = state->draw_fault("malformed_json", faults.malformed_json);
-    const auto jobs_before = state->job_count();
-    auto res = co_await route(p, state, std::move(req));
+    auto res = co_await route(p, state, hooks, std::move(req));
+    const auto* created = take_created(*state, *hooks);
     // Drawn only for submits that created a job, so refused ones do not consume draws.
-    if (submit && state->job_count() > jobs_before &&
-        state->draw_fault("lost_response", faults.lost_response)) {
+    if (submit && created != nullptr && state->draw_fault("lost_response", faults.lost_response)) {
         throw drop_connection{};  // created and billed; the client never hears of it
     }
     if (malformed) {
@@ -279,11 +356,14 @@ sim_server::sim_server(
     asio::any_io_executor ex, sim_config config, const std::string& host, std::uint16_t port
 )
     : state_(std::make_shared<sim_state>(std::move(config))),
+      hooks_(std::make_shared<webhook_sender>(ex, state_)),
       server_(
           ex,
           host,
           port,
-          [state = state_](net::http_request_t req) { return dispatch(state, std::move(req)); },
+          [state = state_, hooks = hooks_](net::http_request_t req) {
+              return dispatch(state, hooks, std::move(req));
+          },
           net::server_options{
               .max_body_bytes = max_request_bytes,
               .idle_timeout = std::chrono::seconds{60},

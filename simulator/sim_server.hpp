@@ -1,6 +1,7 @@
 // sim_server: shotfarm-sim's HTTP front. One port serves every emulated provider (routes in
 // one file per provider: atlas.cpp, ...) plus the simulator's own endpoints under /_sim/:
-// GET /_sim/ledger, GET /_sim/files/<id>.mp4 (outputs), GET /_sim/media/<name> (uploads).
+// GET /_sim/ledger, POST /_sim/speed, GET /_sim/files/<id>.mp4 (outputs), GET /_sim/media/<name>
+// (uploads). Provider push (webhooks) goes out through a webhook_sender on the same executor.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "net/http_server.hpp"
 #include "simulator/config.hpp"
 #include "simulator/sim_state.hpp"
+#include "simulator/webhooks.hpp"
 
 namespace shotfarm::simulator {
 
@@ -32,6 +34,7 @@ public:
 
 private:
     std::shared_ptr<sim_state> state_;
+    std::shared_ptr<webhook_sender> hooks_;
     net::http_server server_;
 };
 

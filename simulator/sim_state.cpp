@@ -129,6 +129,11 @@ sim_state::sim_state(sim_config config) : config_(std::move(config)) {
         max_inflight_[k.key] = 0;
         spent_usd_[k.key] = 0.0;
         requests_[k.key] = request_counts{};
+        request_window_[k.key] = window_peak{};
+        submit_window_[k.key] = window_peak{};
+    }
+    for (const auto* p : {"atlas", "wavespeed", "minimax"}) {
+        webhooks_[p] = webhook_counts{};
     }
 }
 
@@ -242,7 +247,10 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     const double u1 = 1.0 - uniform(j.seq, stream_gen_u1);
     const double u2 = uniform(j.seq, stream_gen_u2);
     const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-    j.generation_s = round2(std::max(timing.median_s * std::exp(timing.sigma * z), 0.01));
+    j.speed_factor = speed_factor(j.provider);
+    j.generation_s =
+        round2(std::max(timing.median_s * std::exp(timing.sigma * z), 0.01) * j.speed_factor);
+    j.generation_s = std::max(j.generation_s, 0.01);
 
     const auto& faults = config_.faults;
     if (forced) {
@@ -298,6 +306,7 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     jobs_.push_back(std::move(j));
     auto& stored = jobs_.back();
     job_index_.emplace(stored.id, jobs_.size() - 1);
+    just_accepted_ = &stored;
     return stored;
 }
 
@@ -380,10 +389,76 @@ const media_item* sim_state::find_media(std::string_view name) const {
     return it == media_.end() ? nullptr : &it->second;
 }
 
+double sim_state::elapsed_s() const {
+    return std::chrono::duration<double>(now() - started_).count();
+}
+
+double sim_state::speed_factor(std::string_view provider) const {
+    const double t = elapsed_s();
+    const speed_change* best = nullptr;
+    const auto consider = [&](const speed_change& c) {
+        if (c.after_s <= t && (c.provider.empty() || c.provider == provider) &&
+            (best == nullptr || c.after_s >= best->after_s)) {
+            best = &c;
+        }
+    };
+    for (const auto& c : config_.speed_changes) {
+        consider(c);
+    }
+    for (const auto& c : runtime_speed_) {
+        consider(c);
+    }
+    return best != nullptr ? best->factor : 1.0;
+}
+
+double sim_state::set_speed(double factor, std::string provider) {
+    const double at = elapsed_s();
+    runtime_speed_.push_back(speed_change{at, factor, std::move(provider)});
+    return at;
+}
+
+double sim_state::draw_uniform(draw_stream stream, std::uint64_t n) const {
+    return uniform(n, static_cast<std::uint64_t>(stream));
+}
+
+std::string sim_state::draw_bytes(draw_stream stream, std::uint64_t n, std::size_t n_bytes) const {
+    std::string out;
+    auto x = mix(mix(config_.seed ^ mix(static_cast<std::uint64_t>(stream))) + n);
+    while (out.size() < n_bytes) {
+        for (int i = 0; i < 8 && out.size() < n_bytes; ++i) {
+            out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+        }
+        x = mix(x);
+    }
+    return out;
+}
+
+webhook_counts& sim_state::webhooks(std::string_view provider) {
+    return webhooks_[std::string(provider)];
+}
+
+void sim_state::window_peak::add(sim_clock::time_point t, sim_clock::duration window) {
+    while (!times.empty() && times.front() <= t - window) {
+        times.pop_front();
+    }
+    times.push_back(t);
+    peak = std::max(peak, times.size());
+}
+
 void sim_state::count_request(std::string_view key, request_kind kind) {
     const auto it = requests_.find(key);
     if (it == requests_.end()) {
         return;
+    }
+    if (kind != request_kind::download) {
+        const auto t = now();
+        const auto window = std::chrono::duration_cast<sim_clock::duration>(
+            std::chrono::duration<double>(config_.rate_window_s)
+        );
+        request_window_.find(key)->second.add(t, window);
+        if (kind == request_kind::submit) {
+            submit_window_.find(key)->second.add(t, window);
+        }
     }
     auto& c = it->second;
     switch (kind) {
@@ -447,7 +522,11 @@ json::value sim_state::ledger_json() const {
         s["sha256"] =
             p == job_phase::completed ? json::value(j.output_sha256) : json::value(nullptr);
         s["generation_s"] = j.generation_s;
+        s["speed_factor"] = j.speed_factor;
         s["params"] = j.params;
+        s["webhook_sent_at"] =
+            j.webhook_sent_wall ? json::value(iso8601(*j.webhook_sent_wall)) : json::value(nullptr);
+        s["webhook_posts"] = j.webhook_posts;
         s["fetches"] = json::object{{"file", j.file_fetches}, {"redirect", j.redirect_fetches}};
         submissions.push_back(std::move(s));
     }
@@ -497,6 +576,30 @@ json::value sim_state::ledger_json() const {
     }
     ledger["escaped_paths"] = std::move(escaped);
     ledger["media_authorized"] = media_authorized_;
+    ledger["rate_window_s"] = config_.rate_window_s;
+    json::object peak_requests;
+    for (const auto& [k, w] : request_window_) {
+        peak_requests[k] = w.peak;
+    }
+    ledger["peak_requests_per_window"] = std::move(peak_requests);
+    json::object peak_submits;
+    for (const auto& [k, w] : submit_window_) {
+        peak_submits[k] = w.peak;
+    }
+    ledger["peak_submits_per_window"] = std::move(peak_submits);
+    json::object hooks;
+    for (const auto& [p, c] : webhooks_) {
+        hooks[p] = json::object{
+            {"sent", c.sent},
+            {"delivered", c.delivered},
+            {"lost", c.lost},
+            {"duplicated", c.duplicated},
+            {"retried", c.retried},
+            {"failed", c.failed},
+            {"challenges", c.challenges},
+            {"challenge_failed", c.challenge_failed}};
+    }
+    ledger["webhooks"] = std::move(hooks);
     return ledger;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -76,7 +77,9 @@ struct job {
     sim_clock::time_point visible;     // polls before this answer 404
     sim_clock::time_point processing;  // created -> processing
     sim_clock::time_point finishes;    // -> terminal (never for `stuck`)
-    double generation_s = 0;           // drawn generation time, provider seconds (unscaled)
+    double generation_s = 0;           // drawn generation time × speed_factor, provider seconds
+                                       // (unscaled)
+    double speed_factor = 1;           // the speed change in force when it was accepted
     double predict_s = 0;              // reported metrics.predict_time
     job_outcome outcome = job_outcome::success;
     bool reports_succeeded = false;  // success reported as `succeeded` instead of `completed`
@@ -89,6 +92,35 @@ struct job {
     hostile_answer hostile;
     int file_fetches = 0;      // GETs of the job's output (any route that serves the bytes)
     int redirect_fetches = 0;  // 302 hops served for the job's `[sim:redirect...]` URL
+
+    // Webhooks: when the first delivery of the job's terminal event was sent (MiniMax: of its
+    // terminal status push), and how many webhook POSTs went out for the job (retries and
+    // duplicates included; not the MiniMax challenge).
+    std::optional<std::chrono::system_clock::time_point> webhook_sent_wall;
+    int webhook_posts = 0;
+};
+
+// Draw streams for modules outside sim_state (sim_state's own streams are private and below
+// 64), so adding a kind of draw never shifts another.
+enum class draw_stream : std::uint64_t {
+    webhook_fault = 64,  // loss, duplicate, delay jitter
+    webhook_event_id,    // WaveSpeed webhook-id
+    webhook_challenge,   // MiniMax challenge values
+    atlas_signing_key,   // Ed25519 private keys
+    wavespeed_secret,    // derived webhook secrets
+};
+
+// Per provider webhook counters (the ledger's `webhooks`). A delivery is one copy of an event
+// (a duplicated event has two); each is POSTed until a 2xx or the retries run out.
+struct webhook_counts {
+    std::uint64_t sent = 0;              // deliveries started (first POST of each copy)
+    std::uint64_t delivered = 0;         // deliveries answered 2xx
+    std::uint64_t lost = 0;              // events never sent (`webhooks.loss`)
+    std::uint64_t duplicated = 0;        // events sent twice (`webhooks.duplicate`)
+    std::uint64_t retried = 0;           // retry POSTs
+    std::uint64_t failed = 0;            // deliveries given up after the last retry
+    std::uint64_t challenges = 0;        // MiniMax: challenges sent
+    std::uint64_t challenge_failed = 0;  // MiniMax: challenges not echoed in time (submit refused)
 };
 
 // Ledger outcome: pending, completed, failed, moderated, stuck (stuck from acceptance on).
@@ -132,8 +164,31 @@ public:
     admission admit(const key_config& key, double price_usd);
 
     // Records an accepted submission: draws its timing and outcome, makes its output, bills it.
-    // `forced` overrides the seeded outcome draw (prompt triggers).
+    // `forced` overrides the seeded outcome draw (prompt triggers). The generation time is the
+    // draw times the speed factor in force (speed_factor()).
     job& accept(job j, std::optional<job_outcome> forced);
+
+    // The job the last accept() created, once: the router takes it right after the handler
+    // returns (no handler suspends between accepting and answering), so it is the job that
+    // request created, or nullptr.
+    job* take_just_accepted() { return std::exchange(just_accepted_, nullptr); }
+
+    // The generation-time factor a job of `provider` accepted now gets: the applicable entry of
+    // SIM.yaml `speed_changes` and set_speed() with the latest after_s, else 1.
+    double speed_factor(std::string_view provider) const;
+    // POST /_sim/speed: from now on (after_s = seconds since start), `factor` for `provider`
+    // (empty: every provider). Returns the after_s recorded.
+    double set_speed(double factor, std::string provider);
+    // Wall seconds since the simulator started.
+    double elapsed_s() const;
+
+    // Seeded draws for other modules: uniform in [0, 1), and `n_bytes` pseudo-random bytes.
+    // Deterministic for a given seed, stream and n.
+    double draw_uniform(draw_stream stream, std::uint64_t n) const;
+    std::string draw_bytes(draw_stream stream, std::uint64_t n, std::size_t n_bytes) const;
+
+    // Webhook counters of `provider` (atlas, wavespeed, minimax).
+    webhook_counts& webhooks(std::string_view provider);
 
     job* find_job(std::string_view id);
     job* find_job_by_file(std::string_view file_id);
@@ -164,7 +219,8 @@ public:
 
     // Per-key request counts (the ledger's `requests`): every request that presented a
     // configured key, and downloads of a job's output under the job's key. Unknown keys are
-    // not counted.
+    // not counted. Everything but downloads also enters the key's sliding-window peaks (the
+    // ledger's `peak_requests_per_window`, and `peak_submits_per_window` for submits).
     enum class request_kind { submit, poll, download, other };
     void count_request(std::string_view key, request_kind kind);
 
@@ -210,6 +266,19 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> faults_injected_;
     std::uint64_t fault_counter_ = 0;
     std::uint64_t download_counter_ = 0;
+    job* just_accepted_ = nullptr;
+    sim_clock::time_point started_ = sim_clock::now();
+    std::vector<speed_change> runtime_speed_;  // POST /_sim/speed, in arrival order
+    // Per key: request times (submits, polls, other API requests; not downloads) and submit
+    // times within the last rate_window_s, and the most seen at once.
+    struct window_peak {
+        std::deque<sim_clock::time_point> times;
+        std::size_t peak = 0;
+        void add(sim_clock::time_point t, sim_clock::duration window);
+    };
+    std::map<std::string, window_peak, std::less<>> request_window_;
+    std::map<std::string, window_peak, std::less<>> submit_window_;
+    std::map<std::string, webhook_counts, std::less<>> webhooks_;
     std::uint64_t lag_404_ = 0;
     std::uint64_t escaped_ = 0;
     std::vector<std::string> escaped_paths_;

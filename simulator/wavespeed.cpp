@@ -7,6 +7,7 @@
 
 #include "simulator/common.hpp"
 #include "simulator/media.hpp"
+#include "simulator/webhooks.hpp"
 
 namespace shotfarm::simulator::wavespeed {
 
@@ -241,16 +242,8 @@ net::http_response_t submit(
             break;
     }
 
-    job j;
-    j.provider = std::string(provider_name);
-    j.key = key.key;
-    j.model = model_id;
-    j.prompt = prompt;
-    j.image = image.description;
-    j.image_sha256 = image.sha256;
-    j.duration_s = duration;
-    j.price_usd = price;
-    j.params = std::move(params);
+    auto j =
+        new_job(provider_name, key, model_id, prompt, image, duration, price, std::move(params));
     const auto forced = prompt_trigger(prompt);
     const auto& accepted = state.accept(std::move(j), forced);
     auto data = prediction(state, accepted);
@@ -281,6 +274,11 @@ net::http_response_t route(sim_state& state, const net::http_request_t& req) {
         }
         return ok(prediction(state, *j));
     }
+    if (req.method() == http::verb::get && path == "/api/v3/webhook/secret") {
+        json::object data;
+        data["secret"] = webhook_secret(state, *key);
+        return ok(std::move(data));
+    }
     if (req.method() == http::verb::post) {
         return submit(state, req, *key, std::string(path.substr(api_prefix.size())));
     }
@@ -293,6 +291,10 @@ boost::asio::awaitable<net::http_response_t> handle(
     std::shared_ptr<sim_state> state, net::http_request_t req
 ) {
     co_return route(*state, req);
+}
+
+json::object prediction_data(sim_state& state, const job& j) {
+    return prediction(state, j);
 }
 
 net::http_response_t fault_answer(sim_state& /*state*/, http::status status) {
