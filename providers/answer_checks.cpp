@@ -1,5 +1,7 @@
 #include "providers/answer_checks.hpp"
 
+#include <chrono>
+
 #include "providers/provider_id.hpp"
 
 namespace shotfarm::providers {
@@ -169,6 +171,57 @@ poll_result undocumented_status(std::string_view provider, poll_result r) {
                     : std::string(provider) + " answered status '" +
                           bounded_text(r.status, max_status_bytes) + "' which it does not document";
     return r;
+}
+
+std::optional<double> parse_utc_timestamp(std::string_view t) {
+    // YYYY-MM-DDTHH:MM:SS[.fff…](Z|+00:00)
+    auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+        if (at + n > t.size()) {
+            return std::nullopt;
+        }
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (t[i] < '0' || t[i] > '9') {
+                return std::nullopt;
+            }
+            v = v * 10 + (t[i] - '0');
+        }
+        return v;
+    };
+    const auto year = digits(0, 4);
+    const auto month = digits(5, 2);
+    const auto day = digits(8, 2);
+    const auto hour = digits(11, 2);
+    const auto minute = digits(14, 2);
+    const auto second = digits(17, 2);
+    if (!year || !month || !day || !hour || !minute || !second || t[4] != '-' || t[7] != '-' ||
+        (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':') {
+        return std::nullopt;
+    }
+    std::size_t at = 19;
+    double fraction = 0;
+    if (at < t.size() && t[at] == '.') {
+        double scale = 0.1;
+        std::size_t n = 0;
+        for (++at; at < t.size() && t[at] >= '0' && t[at] <= '9' && n < 9; ++at, ++n) {
+            fraction += (t[at] - '0') * scale;
+            scale /= 10;
+        }
+        if (n == 0) {
+            return std::nullopt;
+        }
+    }
+    const auto zone = t.substr(std::min(at, t.size()));
+    if (zone != "Z" && zone != "z" && zone != "+00:00") {
+        return std::nullopt;
+    }
+    const std::chrono::year_month_day date{
+        std::chrono::year{*year}, std::chrono::month(*month), std::chrono::day(*day)};
+    if (*year < 2000 || *year > 2999 || !date.ok() || *hour > 23 || *minute > 59 || *second > 60) {
+        return std::nullopt;
+    }
+    const auto days = std::chrono::sys_days(date).time_since_epoch().count();
+    return static_cast<double>(days) * 86400 + *hour * 3600 + *minute * 60 + *second + fraction;
 }
 
 }  // namespace shotfarm::providers

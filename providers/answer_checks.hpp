@@ -45,6 +45,11 @@ poll_result checked_poll(std::string_view provider, std::string_view api_key, po
 /// The same for an upload: an ok answer whose URL fails answer_url_problem is bad_answer.
 upload_result checked_upload(std::string_view provider, std::string_view api_key, upload_result r);
 
+/// Seconds since the Unix epoch of an RFC 3339 time in UTC ("2025-01-01T00:00:00Z", optional
+/// fraction, "Z" or "+00:00"), or nullopt for anything else (a provider's timestamp is
+/// untrusted: years outside 2000-2999 and impossible dates are refused too).
+std::optional<double> parse_utc_timestamp(std::string_view text);
+
 /// "<provider> answered status '<word, bounded>' which it does not document" as bad_answer.
 poll_result undocumented_status(std::string_view provider, poll_result r);
 

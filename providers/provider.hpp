@@ -96,6 +96,12 @@ struct poll_result {
     remote_state state = remote_state::pending;
     std::string status;  ///< the provider's raw status word
     std::string video_url;
+    /// Seconds from accept to ready as the provider reports them (Atlas: completed_at -
+    /// created_at, both on its clock); unchecked against what the polls saw (the pipeline does).
+    std::optional<double> generation_s;
+    /// A lower bound the provider reports (WaveSpeed: timings.inference, which leaves out the
+    /// time queued).
+    std::optional<double> generation_at_least_s;
     std::string message;
     unsigned http_status = 0;
 };

@@ -21,9 +21,6 @@ constexpr double request_spacing_factor = 60.0 * 1.01;
 /// How late a request may leave without delaying the ones after it (see the schema).
 constexpr double clock_slack_s = 0.25;
 
-/// Samples kept per provider/model for the median.
-constexpr int generation_samples = 64;
-
 }  // namespace
 
 asio::awaitable<void> job_store::sync_accounts(
@@ -207,28 +204,49 @@ asio::awaitable<bool> job_store::account_feedback(
 }
 
 asio::awaitable<void> job_store::learn_generation_time(
-    std::string provider, std::string model, double seconds
+    std::string provider, std::string model, double after_s, double by_s
 ) {
+    after_s = std::max(0.0, after_s);
+    by_s = std::max(by_s, after_s);
     auto conn = co_await pool_.acquire();
     co_await conn->exec(
-        "INSERT INTO generation_times AS g (provider, model, recent, samples) "
-        "VALUES ($1, $2, ARRAY[$3::float8], 1) ON CONFLICT (provider, model) DO UPDATE SET "
-        "recent = (g.recent || $3::float8)[greatest(1, cardinality(g.recent) + 2 - $4::int):], "
-        "samples = g.samples + 1",
-        params_of(provider, model, std::to_string(seconds), std::to_string(generation_samples))
+        "INSERT INTO generation_observations (provider, model, after_s, by_s, owner) "
+        "VALUES ($1, $2, $3::float8, $4::float8, $5)",
+        params_of(provider, model, std::to_string(after_s), std::to_string(by_s), owner_)
     );
 }
 
-asio::awaitable<std::map<std::string, double>> job_store::generation_medians() {
+asio::awaitable<std::vector<job_store::generation_observation>> job_store::generation_observations(
+    std::int64_t after_id, std::chrono::seconds horizon, bool others_only
+) {
     auto conn = co_await pool_.acquire();
+    if (after_id == 0) {  // the first read of a run: rows beyond any use go
+        co_await conn->exec(
+            "DELETE FROM generation_observations WHERE observed_at < now() - interval '7 days'"
+        );
+    }
     auto r = co_await conn->exec(
-        "SELECT g.provider || '/' || g.model, (SELECT percentile_cont(0.5) WITHIN GROUP "
-        "(ORDER BY x) FROM unnest(g.recent) AS x)::float8 FROM generation_times g "
-        "WHERE cardinality(g.recent) > 0"
+        "SELECT id, provider, model, after_s, by_s, extract(epoch FROM observed_at)::float8 "
+        "FROM generation_observations WHERE id > $1::bigint "
+        "AND observed_at > now() - make_interval(secs => $2::float8) "
+        "AND NOT ($3::bool AND owner = $4) ORDER BY id",
+        params_of(
+            std::to_string(after_id),
+            std::to_string(horizon.count()),
+            others_only ? "true" : "false",
+            owner_
+        )
     );
-    std::map<std::string, double> out;
+    std::vector<generation_observation> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
-        out[std::string(r.get(i, 0))] = r.get_double(i, 1);
+        out.push_back(generation_observation{
+            r.get_int(i, 0),
+            std::string(r.get(i, 1)),
+            std::string(r.get(i, 2)),
+            r.get_double(i, 3),
+            r.get_double(i, 4),
+            r.get_double(i, 5)});
     }
     co_return out;
 }

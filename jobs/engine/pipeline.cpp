@@ -16,6 +16,7 @@
 #include "jobs/json_text.hpp"
 #include "jobs/log.hpp"
 #include "jobs/output.hpp"
+#include "jobs/sched/scheduling.hpp"
 #include "net/http_client.hpp"
 #include "net/url_policy.hpp"
 
@@ -66,6 +67,8 @@ constexpr std::chrono::seconds upload_reuse{3600};
 struct pipeline::slot {
     providers::account acct;
     int submit_rate = 1;  ///< submits per minute (config, provider default applied)
+    int requests_per_minute = 60;
+    int max_concurrency = 1;
     /// Shared: a task keeps the adapter it started with when a reload replaces it.
     std::shared_ptr<providers::provider> api;
     int inflight = 0;       ///< this daemon's jobs in flight on it (for the gauge)
@@ -132,6 +135,8 @@ void pipeline::add_slot(const account_config& a) {
     s->acct.base_url = a.base_url;
     s->acct.api_key = a.api_key;
     s->submit_rate = a.submit_rate();
+    s->requests_per_minute = a.requests_per_minute;
+    s->max_concurrency = a.max_concurrency;
     s->retired = false;
     s->disabled = false;
     s->acct.before_request = [this, name = a.name](providers::request_kind kind) {
@@ -224,12 +229,7 @@ std::optional<providers::offer> pipeline::offer_for(
 }
 
 std::vector<account_choice> pipeline::rank(const job_record& job) {
-    struct candidate {
-        account_choice choice;
-        double finish_s = 0;  ///< expected seconds until the video is ready
-        double load = 0;
-    };
-    std::vector<candidate> found;
+    std::vector<sched::account_view> views;
     for (auto& s : slots_) {
         if (job.pin_account && *job.pin_account != s->acct.name) {
             continue;
@@ -244,9 +244,8 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         if (!offer) {
             continue;
         }
-        double wait = 0;
-        double load = 0;
-        bool usable = true;
+        sched::account_view v{
+            s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd};
         for (const auto& st : statuses_) {
             if (st.name != s->acct.name) {
                 continue;
@@ -258,51 +257,52 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
                 st.inflight >= cap ||
                 (st.budget_usd_per_day &&
                  st.spent_today_usd + offer->price_usd > *st.budget_usd_per_day + 1e-9)) {
-                usable = false;
+                v.usable = false;
             }
-            wait = std::max(st.submit_wait_s, st.request_wait_s);
-            load = static_cast<double>(st.inflight) / cap;
+            v.wait_s = std::max(st.submit_wait_s, st.request_wait_s);
+            v.load = static_cast<double>(st.inflight) / cap;
         }
-        if (!usable) {
-            continue;
-        }
-        const double finish = wait + expected_generation_s(s->acct.provider, job);
-        found.push_back(candidate{
-            account_choice{s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd},
-            finish,
-            load});
+        v.expected_generation_s = expected_generation_s(s->acct.provider, job);
+        views.push_back(std::move(v));
     }
-    const bool cheapest = cfg_->strategy == "cheapest";
-    std::stable_sort(found.begin(), found.end(), [cheapest](const auto& a, const auto& b) {
-        auto fast = std::tie(a.finish_s, a.choice.price_usd, a.load);
-        auto fast_b = std::tie(b.finish_s, b.choice.price_usd, b.load);
-        auto cheap = std::tie(a.choice.price_usd, a.finish_s, a.load);
-        auto cheap_b = std::tie(b.choice.price_usd, b.finish_s, b.load);
-        return cheapest ? cheap < cheap_b : fast < fast_b;
-    });
-    // Near the end of the queue a job waits for an account that will finish it sooner rather
-    // than go to a slow one that is free now: the last videos decide when the night ends. The
-    // slack is the time the rest of the queue needs to drain at the accounts' submit rates —
-    // large for a long queue (every account with room gets work), none for the last jobs.
-    double rate_per_s = 0;
+    double rate_per_min = 0;
     for (const auto& s : slots_) {
         if (!s->disabled && !s->retired) {
-            rate_per_s += s->submit_rate / 60.0;
+            rate_per_min += s->submit_rate;
         }
     }
-    const double drain_s = rate_per_s > 0 ? queue_left_ / rate_per_s : 0;
-    double best_finish = std::numeric_limits<double>::infinity();
-    for (const auto& c : found) {
-        best_finish = std::min(best_finish, c.finish_s);
-    }
+    const sched::rank_inputs in{
+        cfg_->strategy == "cheapest", sched::drain_time_s(queue_left_, rate_per_min)};
     std::vector<account_choice> out;
-    for (auto& c : found) {
-        if (!cheapest && c.finish_s > best_finish + drain_s + 0.001) {
-            continue;
-        }
-        out.push_back(std::move(c.choice));
+    for (auto& v : sched::rank_accounts(std::move(views), in)) {
+        out.push_back(account_choice{
+            std::move(v.account), std::move(v.provider), std::move(v.provider_model), v.price_usd});
     }
     return out;
+}
+
+std::vector<std::size_t> pipeline::claim_order(const std::vector<job_record>& jobs) {
+    std::vector<sched::claim_candidate> c;
+    for (const auto& j : jobs) {
+        double best = std::numeric_limits<double>::infinity();
+        for (const auto& s : slots_) {
+            if (!s->disabled && !s->retired && offer_for(j, s->acct.provider)) {
+                best = std::min(best, expected_generation_s(s->acct.provider, j));
+            }
+        }
+        c.push_back({j.priority, std::isfinite(best) ? best : 0.0});
+    }
+    return sched::claim_order(c, true);
+}
+
+int pipeline::total_slots() const {
+    int n = 0;
+    for (const auto& s : slots_) {
+        if (!s->disabled && !s->retired) {
+            n += s->max_concurrency;
+        }
+    }
+    return n;
 }
 
 namespace {
@@ -315,19 +315,79 @@ std::string timing_key(const job_record& job) {
 
 }  // namespace
 
-double pipeline::expected_generation_s(const std::string& provider, const job_record& job) const {
-    if (auto it = medians_.find(provider + "/" + timing_key(job)); it != medians_.end()) {
-        return it->second;
+namespace {
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+sched::generation_estimator& pipeline::estimator_for(
+    const std::string& provider, const std::string& model_key, std::string_view model
+) {
+    const double prior = generation_prior_s(*cfg_, model);
+    auto [it, added] = estimators_.try_emplace(provider + "/" + model_key, prior);
+    if (!added) {
+        it->second.set_prior(prior);  // a reload may have changed it
     }
-    return generation_prior_s(*cfg_, job.model);
+    return it->second;
+}
+
+const sched::estimate& pipeline::estimate_for(const std::string& provider, const job_record& job) {
+    return estimator_for(provider, timing_key(job), job.model).current(unix_now());
+}
+
+double pipeline::expected_generation_s(const std::string& provider, const job_record& job) {
+    return estimate_for(provider, job).predictive.mean();
+}
+
+double pipeline::poll_price(const slot& s, const std::string& key, const sched::estimate& e) {
+    // Polls per job to plan for: the configured target, less when the account's request
+    // budget is tight; twice it for the last jobs, whose wait decides when the night ends.
+    const sched::request_budget budget{
+        static_cast<double>(s.requests_per_minute),
+        static_cast<double>(s.submit_rate),
+        s.max_concurrency};
+    double target = sched::planned_polls_per_job(cfg_->polls_per_job, budget, e.predictive.mean());
+    if (queue_left_ == 0) {
+        target = sched::planned_polls_per_job(2 * cfg_->polls_per_job, budget, e.predictive.mean());
+    }
+    auto& cached = poll_prices_[s.acct.name + "|" + key];
+    if (cached.mu != e.predictive.mu || cached.sigma != e.predictive.sigma ||
+        cached.target != target || cached.limits_min != opts_.poll_interval.count()) {
+        cached.mu = e.predictive.mu;
+        cached.sigma = e.predictive.sigma;
+        cached.target = target;
+        cached.limits_min = opts_.poll_interval.count();
+        cached.lambda = sched::lambda_for(e.predictive, target, poll_limits());
+    }
+    return cached.lambda;
+}
+
+sched::poll_limits pipeline::poll_limits() const {
+    return sched::poll_limits{
+        std::chrono::duration<double>(opts_.poll_interval).count(),
+        std::chrono::duration<double>(opts_.max_poll_interval).count()};
 }
 
 asio::awaitable<void> pipeline::refresh_accounts() {
     statuses_ = co_await store_.account_statuses();
     const auto now = clock_type::now();
-    if (now - medians_at_ >= 5s) {
-        medians_ = co_await store_.generation_medians();
-        medians_at_ = now;
+    if (now - observations_at_ >= 5s) {
+        // Other daemons' completions (ours were added as they happened); at the first read,
+        // every recent one, ours from before a restart included.
+        const bool first = observations_seen_ == 0;
+        for (auto& o : co_await store_.generation_observations(
+                 observations_seen_, std::chrono::hours(24), !first
+             )) {
+            observations_seen_ = std::max(observations_seen_, o.id);
+            const auto at = o.model.find('@');
+            estimator_for(o.provider, o.model, std::string_view(o.model).substr(0, at))
+                .add({o.after_s, o.by_s, o.observed_unix_s});
+        }
+        observations_at_ = now;
     }
 }
 
@@ -651,9 +711,18 @@ asio::awaitable<run_summary> pipeline::run() {
             co_await refresh_accounts();
             std::optional<double> retry_in;
             for (;;) {
-                auto res = co_await store_.claim_next(opts_.project, [this](const job_record& j) {
-                    return rank(j);
-                });
+                // The last waves go longest first (LPT): the longest job started last would
+                // otherwise end the night alone. Before that, the database's order stands.
+                jobs::claim_order order;
+                if (sched::longest_first(queue_left_, total_slots())) {
+                    order.per_batch = 64;
+                    order.reorder = [this](const std::vector<job_record>& jobs) {
+                        return claim_order(jobs);
+                    };
+                }
+                auto res = co_await store_.claim_next(
+                    opts_.project, [this](const job_record& j) { return rank(j); }, std::move(order)
+                );
                 if (!res.claimed) {
                     retry_in = res.retry_in_s;
                     break;
@@ -1255,21 +1324,21 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         return accepted_before +
                std::chrono::duration<double>(clock_type::now() - task_start).count();
     };
-    // Adaptive polling: the first poll when a generation of this model usually ends on this
-    // provider (learned median), then backing off by half again each time from a quarter of
-    // it, with ±10% jitter — all within [poll_interval, max_poll_interval].
-    const double median = expected_generation_s(provider, job);
-    auto clamp = [&](double seconds) {
-        const auto d = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-        return std::clamp(d, opts_.poll_interval, opts_.max_poll_interval);
+    // Polls follow the plan (jobs/sched/polling.hpp): from the learned distribution of this
+    // provider's generation times for the model and clip length, each next poll where the
+    // expected wait of a finished video, weighed against the polls spent, is least.
+    const std::string key = timing_key(job);
+    const auto limits = poll_limits();
+    // The last age at which the generation was seen pending (by this task: after a restart
+    // what earlier polls saw is not known, so the interval starts at 0 — wider, still true).
+    double last_pending = 0;
+    auto plan_next = [&](double pending_s) {
+        const auto& e = estimate_for(provider, job);
+        const double next = sched::next_poll_for(e, pending_s, poll_price(s, key, e), limits);
+        const double wait = std::max(next - since_accepted(), limits.min_interval_s);
+        return std::chrono::milliseconds(static_cast<long long>(wait * 1000));
     };
-    std::uniform_real_distribution<double> jitter(0.9, 1.1);
-    // Once nothing is left to submit, the jobs still in flight decide when the night ends:
-    // they are polled closer together (a handful of extra polls for the last few jobs).
-    const bool last_ones = queue_left_ == 0;
-    auto interval = clamp((last_ones ? 0.8 : 1.0) * median - accepted_before);
-    double step = std::max(0.25 * median, 0.001);
-    double last_pending = accepted_before;  // the generation was not ready at this age
+    auto interval = plan_next(0);
     int transient = 0;
     while (co_await sleep_or_stop(interval, job.id)) {
         const auto t0 = clock_type::now();
@@ -1279,8 +1348,6 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         metrics_.poll_seconds
             .with({provider, res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))})
             .observe(secs);
-        interval = clamp((queue_left_ == 0 ? std::min(step, 0.1 * median) : step) * jitter(rng_));
-        step *= 1.5;
 
         if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
             std::function<asio::awaitable<bool>()> write3 = [&] {
@@ -1337,6 +1404,11 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 co_await feedback(s, account_event::failure, 0ms, no_reason);
             }
             ++transient;
+            interval = std::clamp(
+                plan_next(since_accepted()) * (1 + std::min(transient, 4)),
+                opts_.poll_interval,
+                opts_.max_poll_interval
+            );
             metrics_.retries.with({"poll"}).inc();
             if (transient >= opts_.max_retries) {
                 // Paid, and it may still finish: park it for an operator rather than poll
@@ -1370,6 +1442,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
         switch (res.state) {
             case remote_state::pending:
                 last_pending = since_accepted();
+                interval = plan_next(last_pending);
                 break;
             case remote_state::not_found:
                 if (since_accepted() > static_cast<double>(opts_.not_found_grace.count())) {
@@ -1387,7 +1460,7 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                     job.state = owned ? job_state::held : lost_lease(job);
                     co_return;
                 }
-                interval = std::min(interval, opts_.poll_interval);
+                interval = opts_.poll_interval;
                 break;
             case remote_state::succeeded: {
                 if (auto refused = s.downloads.check_url(res.video_url)) {
@@ -1396,11 +1469,20 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 }
                 const double seen_at = since_accepted();
                 metrics_.generation_seconds.with({provider, job.model}).observe(seen_at);
-                // It became ready between the last "pending" and now: learn the midpoint (the
-                // time we saw it alone would only ever push the first poll later).
-                co_await store_.learn_generation_time(
-                    provider, timing_key(job), (last_pending + seen_at) / 2
-                );
+                // It became ready after the last "pending" and by now: the interval is what
+                // is known (the time we saw it alone would only ever confirm the schedule).
+                // A provider-reported generation time inside it narrows it to a point; one
+                // outside it is not believed.
+                double after = last_pending;
+                double by = seen_at;
+                if (res.generation_s && *res.generation_s >= after - 1.0 &&
+                    *res.generation_s <= by + 1.0) {
+                    after = by = std::clamp(*res.generation_s, after, by);
+                } else if (res.generation_at_least_s && *res.generation_at_least_s <= by) {
+                    after = std::max(after, *res.generation_at_least_s);
+                }
+                estimator_for(provider, key, job.model).add({after, by, unix_now()});
+                co_await store_.learn_generation_time(provider, key, after, by);
                 std::function<asio::awaitable<bool>()> write7 = [&] {
                     return store_.record_ready(job, res.video_url);
                 };

@@ -24,6 +24,8 @@
 #include "jobs/config.hpp"
 #include "jobs/engine/run_metrics.hpp"
 #include "jobs/engine/store.hpp"
+#include "jobs/sched/estimator.hpp"
+#include "jobs/sched/polling.hpp"
 #include "providers/catalog.hpp"
 #include "providers/provider.hpp"
 
@@ -146,11 +148,23 @@ private:
 
     /// Accounts that may take the job, best first (strategy: fastest or cheapest).
     std::vector<account_choice> rank(const job_record& job);
-    /// Refreshes the shared account states and learned generation times from the database.
+    /// The order to try due jobs in during the last waves: longest expected first.
+    std::vector<std::size_t> claim_order(const std::vector<job_record>& jobs);
+    int total_slots() const;
+    /// Refreshes the shared account states and other daemons' observed generation times.
     boost::asio::awaitable<void> refresh_accounts();
-    /// Seconds a generation of this model and duration usually takes on this provider
-    /// (learned median, else the configured prior for the model).
-    double expected_generation_s(const std::string& provider, const job_record& job) const;
+    /// The learned generation times of a provider's model and clip length ("model@6s").
+    sched::generation_estimator& estimator_for(
+        const std::string& provider, const std::string& model_key, std::string_view model
+    );
+    const sched::estimate& estimate_for(const std::string& provider, const job_record& job);
+    /// Mean seconds a generation of this model and duration takes on this provider, as
+    /// learned (the configured prior until there are observations).
+    double expected_generation_s(const std::string& provider, const job_record& job);
+    /// What one poll of this account is worth in seconds of waiting (the planner's lambda),
+    /// from the polls-per-job target and the account's request budget.
+    double poll_price(const slot& s, const std::string& key, const sched::estimate& e);
+    sched::poll_limits poll_limits() const;
     /// Waits for the account's next request slot (shared by every daemon).
     boost::asio::awaitable<void> pace(std::string account, providers::request_kind kind);
     /// Tells the database what happened on an account (AIMD, pauses, breaker).
@@ -191,8 +205,18 @@ private:
     static constexpr std::chrono::seconds recovery_period{5};
     std::vector<account_status> statuses_;
     int queue_left_ = 0;  ///< queued + retry_wait jobs of the project, as last counted
-    std::map<std::string, double> medians_;  ///< "provider/model" -> learned median seconds
-    std::chrono::steady_clock::time_point medians_at_{};
+    /// "provider/model@Ns" -> its learned generation times.
+    std::map<std::string, sched::generation_estimator> estimators_;
+    std::int64_t observations_seen_ = 0;  ///< the last generation_observations id read
+    std::chrono::steady_clock::time_point observations_at_{};
+    struct poll_price_cache {
+        double mu = 0;
+        double sigma = 0;
+        double target = 0;
+        long long limits_min = -1;
+        double lambda = 0;
+    };
+    std::map<std::string, poll_price_cache> poll_prices_;  ///< by "account|model@Ns"
     std::mt19937_64 rng_;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_progress_{};

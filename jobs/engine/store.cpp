@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <initializer_list>
+#include <numeric>
 #include <set>
 #include <signal.h>
 #include <unistd.h>
@@ -537,14 +538,17 @@ asio::awaitable<std::string> check_budgets(
 }  // namespace
 
 asio::awaitable<claim_result> job_store::claim_next(
-    std::string project, std::function<std::vector<account_choice>(const job_record&)> rank
+    std::string project,
+    std::function<std::vector<account_choice>(const job_record&)> rank,
+    claim_order order
 ) {
     const std::string ttl = std::to_string(lease_ttl_.count());
     co_return co_await pg::in_transaction(
         pool_,
         [&](pg::connection& c) -> asio::awaitable<claim_result> {
             claim_result out;
-            // Up to 16 due jobs per batch, locked; then in one order across batches.
+            // Up to `per_batch` due jobs per batch, locked; then in one order across batches
+            // (or the caller's).
             auto rows = co_await c.exec(
                 std::string("SELECT ") + job_columns +
                     " FROM (SELECT b.project, (SELECT count(*) FROM jobs x WHERE x.project = "
@@ -553,14 +557,23 @@ asio::awaitable<claim_result> job_store::claim_next(
                     ") AS inflight FROM batches b WHERE $1 = '' OR b.project = $1) bl "
                     "CROSS JOIN LATERAL (SELECT * FROM jobs j WHERE j.project = bl.project "
                     "AND j.state IN ('queued', 'retry_wait') AND j.next_attempt_at <= now() "
-                    "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT 16 "
+                    "ORDER BY j.priority DESC, j.next_attempt_at, j.id LIMIT $2::int "
                     "FOR UPDATE SKIP LOCKED) j "
                     "ORDER BY j.priority DESC, bl.inflight, j.next_attempt_at, j.id",
-                params_of(project)
+                params_of(project, std::to_string(std::max(1, order.per_batch)))
             );
-            std::set<std::string> refused;  // accounts whose limits said no in this claim
+            std::vector<job_record> candidates;
             for (int i = 0; i < rows.rows(); ++i) {
-                job_record job = read_job(rows, i);
+                candidates.push_back(read_job(rows, i));
+            }
+            std::vector<std::size_t> tries(candidates.size());
+            std::iota(tries.begin(), tries.end(), std::size_t{0});
+            if (order.reorder) {
+                tries = order.reorder(candidates);
+            }
+            std::set<std::string> refused;  // accounts whose limits said no in this claim
+            for (const std::size_t index : tries) {
+                job_record job = std::move(candidates.at(index));
                 std::string budget_reason;
                 bool limited = false;  // an account refused on a limit: not a budget wait
                 for (const auto& choice : rank(job)) {

@@ -117,6 +117,13 @@ struct claimed_submit {
 };
 
 /// What a claim found when it handed out nothing.
+/// How a claim picks among due jobs: up to `per_batch` per batch are read (locked); `reorder`
+/// (if set) returns the order to try them in, as indices.
+struct claim_order {
+    int per_batch = 16;
+    std::function<std::vector<std::size_t>(const std::vector<job_record>&)> reorder;
+};
+
 struct claim_result {
     std::optional<claimed_submit> claimed;
     /// Seconds until an account that refused on a limit (rate, pause, breaker) may take a
@@ -259,7 +266,9 @@ public:
     /// across daemons). A job that fits no budget stays queued with `wait_reason` set and is
     /// looked at again 10 s later. `project` "" = every batch.
     boost::asio::awaitable<claim_result> claim_next(
-        std::string project, std::function<std::vector<account_choice>(const job_record&)> rank
+        std::string project,
+        std::function<std::vector<account_choice>(const job_record&)> rank,
+        claim_order order = claim_order()
     );
 
     /// Writes the configured accounts' limits (keeping their learned state: AIMD, pauses,
@@ -283,12 +292,24 @@ public:
         std::chrono::milliseconds pause,
         std::string reason
     );
-    /// Learned generation times: adds one sample (accepted -> ready, seconds).
+    /// What a poll saw of a finished generation: ready after `after_s`, by `by_s` (seconds
+    /// since accepted), for the scheduler's estimate (shared by every daemon).
+    struct generation_observation {
+        std::int64_t id = 0;
+        std::string provider;
+        std::string model;  ///< provider-neutral model and clip length, "hailuo-02-standard@6s"
+        double after_s = 0;
+        double by_s = 0;
+        double observed_unix_s = 0;  ///< database clock
+    };
     boost::asio::awaitable<void> learn_generation_time(
-        std::string provider, std::string model, double seconds
+        std::string provider, std::string model, double after_s, double by_s
     );
-    /// Median of the recent samples per "provider/model" (only pairs with samples).
-    boost::asio::awaitable<std::map<std::string, double>> generation_medians();
+    /// Observations after `after_id` made in the last `horizon`, oldest first; with
+    /// `others_only`, not this store's owner's own (it added those as it made them).
+    boost::asio::awaitable<std::vector<generation_observation>> generation_observations(
+        std::int64_t after_id, std::chrono::seconds horizon, bool others_only
+    );
     /// Budgets as stored: scope -> {cap (nullopt = none), spent, reserved}.
     struct budget_row {
         std::string scope;

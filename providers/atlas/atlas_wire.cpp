@@ -172,6 +172,13 @@ poll_result parse_prediction(const json::object& data) {
             return r;
         }
         r.state = remote_state::succeeded;
+        // created_at and completed_at are both on the provider's clock: their difference is
+        // the generation time, whatever our clock says (a negative or absurd one is dropped).
+        const auto created = parse_utc_timestamp(string_field(data, "created_at"));
+        const auto completed = parse_utc_timestamp(string_field(data, "completed_at"));
+        if (created && completed && *completed >= *created && *completed - *created < 86400) {
+            r.generation_s = *completed - *created;
+        }
         return r;
     }
     if (r.status == "failed" || r.status == "timeout" || r.status == "cancelled" ||

@@ -198,6 +198,16 @@ poll_result parse_prediction(const json::object& data) {
             return r;
         }
         r.state = remote_state::succeeded;
+        // timings.inference (ms) leaves out the time queued: a lower bound only.
+        if (const auto* timings = data.if_contains("timings"); timings && timings->is_object()) {
+            if (const auto* ms = timings->as_object().if_contains("inference");
+                ms && (ms->is_int64() || ms->is_uint64() || ms->is_double())) {
+                const double v = ms->to_number<double>() / 1000.0;
+                if (v >= 0 && v < 86400) {
+                    r.generation_at_least_s = v;
+                }
+            }
+        }
         return r;
     }
     if (r.status == "failed" || r.status == "cancelled" || r.status == "canceled" ||

@@ -95,6 +95,32 @@ TEST(AtlasWire, PollStatuses) {
     EXPECT_NE(no_url.state, remote_state::succeeded);
 }
 
+TEST(AtlasWire, CompletedAnswersReportTheGenerationTimeOnTheProvidersClock) {
+    auto done = [](std::string created, std::string completed) {
+        return parse_poll(
+            200,
+            R"({"data":{"id":"p1","status":"completed","outputs":["https://cdn.example/v.mp4"],)"
+            R"("created_at":")" +
+                created + R"(","completed_at":")" + completed + R"("}})"
+        );
+    };
+    auto r = done("2026-12-04T22:00:00.250Z", "2026-12-04T22:01:30.750Z");
+    ASSERT_EQ(r.state, remote_state::succeeded);
+    ASSERT_TRUE(r.generation_s.has_value());
+    EXPECT_NEAR(*r.generation_s, 90.5, 1e-6);
+    // Untrusted: a completion before creation, a day or more, or no timestamp at all is not a
+    // generation time (the poll's interval stands).
+    EXPECT_FALSE(done("2026-12-04T22:01:00Z", "2026-12-04T22:00:00Z").generation_s);
+    EXPECT_FALSE(done("2026-12-04T22:00:00Z", "2026-12-06T22:00:00Z").generation_s);
+    EXPECT_FALSE(done("yesterday", "2026-12-04T22:00:00Z").generation_s);
+    EXPECT_FALSE(parse_poll(
+                     200,
+                     R"({"data":{"id":"p1","status":"processing","created_at":)"
+                     R"("2026-12-04T22:00:00Z"}})"
+    )
+                     .generation_s);
+}
+
 TEST(AtlasWire, TopLevelStatusIsNotTheJobStatus) {
     // A client reading the top-level field instead of data.status spins forever (§1.7).
     auto r = parse_poll(200, R"({"status":"completed","data":{"status":"failed","error":"boom"}})");

@@ -2,6 +2,7 @@
 // segment in every adapter's paths, a provider's words are bounded and printable, and status
 // words no provider documents are a class of their own (bad_answer), never "pending forever".
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -253,6 +254,34 @@ TEST(ProviderWireStatus, FinishedWithoutAStringUrlIsABadAnswer) {
     EXPECT_EQ(mm.poll.cls, outcome_class::bad_answer);
     EXPECT_NE(mm.poll.state, remote_state::succeeded) << "nothing is retrieved";
     EXPECT_TRUE(mm.file_id.empty());
+}
+
+TEST(UtcTimestamp, OnlyWellFormedUtcTimesAreRead) {
+    struct row {
+        const char* text;
+        std::optional<double> unix_s;
+    };
+    const row rows[] = {
+        {"1970-01-01T00:00:00Z", std::nullopt},  // before 2000: not a generation's time
+        {"2026-12-04T22:00:00Z", 1796421600.0},
+        {"2026-12-04T22:00:00.5Z", 1796421600.5},
+        {"2026-12-04T22:00:00.123456789+00:00", 1796421600.123456789},
+        {"2026-02-29T00:00:00Z", std::nullopt},  // not a leap year
+        {"2028-02-29T00:00:00Z", 1835395200.0},
+        {"2026-12-04T24:00:00Z", std::nullopt},
+        {"2026-12-04T22:00:00+01:00", std::nullopt},  // only UTC
+        {"2026-12-04T22:00:00", std::nullopt},
+        {"2026-12-04T22:00:00.Z", std::nullopt},
+        {"", std::nullopt},
+        {"2026-12-04T22:00:00Z\n", std::nullopt},
+    };
+    for (const auto& r : rows) {
+        const auto got = parse_utc_timestamp(r.text);
+        ASSERT_EQ(got.has_value(), r.unix_s.has_value()) << r.text;
+        if (got) {
+            EXPECT_NEAR(*got, *r.unix_s, 1e-6) << r.text;
+        }
+    }
 }
 
 }  // namespace
