@@ -14,6 +14,7 @@
 
 #include "daemon/database.hpp"
 #include "daemon/endpoints.hpp"
+#include "daemon/webhooks.hpp"
 #include "jobs/config.hpp"
 #include "jobs/engine/pipeline.hpp"
 #include "jobs/engine/run_metrics.hpp"
@@ -110,6 +111,7 @@ struct serve_context {
     net::http_client& http;
     jobs::run_metrics& metrics;
     endpoint_state& endpoints;
+    webhook_route& webhooks;
     net::http_server& server;
     pg::pool& pool;
     metrics::family<metrics::counter>& reloads;
@@ -173,6 +175,9 @@ asio::awaitable<void> serve(serve_context& ctx) {
         opts.on_outage = [&ctx] { ctx.db.ensure_running(); };
     }
     jobs::pipeline pipe(ex, ctx.args.cfg, ctx.store, ctx.http, ctx.metrics, opts);
+    ctx.webhooks.set_sink([&pipe](const std::string& account, providers::webhook_event ev) {
+        pipe.push(account, std::move(ev));
+    });
 
     asio::signal_set signals(ex, SIGINT, SIGTERM, SIGHUP);
     bool reloading = false;
@@ -211,6 +216,7 @@ asio::awaitable<void> serve(serve_context& ctx) {
                 ex,
                 [&pipe, &ctx, fresh]() -> asio::awaitable<void> {
                     co_await pipe.reload(fresh);
+                    ctx.webhooks.configure(*fresh);
                     ctx.args.cfg = fresh;
                 },
                 [&ctx, &reloading](std::exception_ptr e) {
@@ -251,6 +257,7 @@ asio::awaitable<void> serve(serve_context& ctx) {
                   << std::endl;
     }
     ctx.summary = co_await pipe.run();
+    ctx.webhooks.set_sink({});
     ctx.endpoints.ready = false;
     signals.cancel();
     ctx.server.stop();
@@ -283,13 +290,23 @@ int serve_command(serve_args& args, const std::string& owner) {
         {"outcome"}
     );
     endpoint_state endpoints;
+    net::http_client http(ioc.get_executor());
+    webhook_route webhooks(http, registry);
+    webhooks.configure(*args.cfg);
     net::http_server server(
         ioc.get_executor(),
         args.cfg->listen_host,
         args.cfg->listen_port,
-        make_endpoints(registry, endpoints),
+        make_endpoints(
+            registry,
+            endpoints,
+            [&webhooks](net::http_request_t req) { return webhooks.handle(std::move(req)); }
+        ),
         endpoint_server_options(
-            args.cfg->listen_host, static_cast<std::size_t>(args.cfg->listen_max_connections)
+            args.cfg->listen_host,
+            static_cast<std::size_t>(args.cfg->listen_max_connections),
+            [&webhooks](std::string_view path) { return webhooks.body_limit(path); },
+            webhook_route::max_body_bytes()
         )
     );
     server.start();
@@ -300,10 +317,9 @@ int serve_command(serve_args& args, const std::string& owner) {
         {{"host", args.cfg->listen_host}, {"port", server.port()}});
 
     pg::pool pool(ioc.get_executor(), db->conninfo(), 4);
-    net::http_client http(ioc.get_executor());
     jobs::job_store store(pool, owner, std::chrono::seconds(args.cfg->lease_ttl_s));
     serve_context ctx{
-        args, *db, store, http, run_metrics, endpoints, server, pool, reloads, 1, {}, {}};
+        args, *db, store, http, run_metrics, endpoints, webhooks, server, pool, reloads, 1, {}, {}};
 
     std::exception_ptr failure;
     asio::co_spawn(ioc, serve(ctx), [&](std::exception_ptr e) {

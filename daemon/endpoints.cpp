@@ -25,26 +25,38 @@ bool is_monitoring_path(std::string_view path) {
 }
 
 net::server_options endpoint_server_options(
-    const std::string& listen_host, std::size_t max_connections
+    const std::string& listen_host,
+    std::size_t max_connections,
+    std::function<std::size_t(std::string_view)> body_limit_for,
+    std::size_t max_body_bytes
 ) {
     net::server_options opts;
     opts.max_connections = max_connections;
+    opts.max_body_bytes = max_body_bytes;
+    opts.body_limit_for = std::move(body_limit_for);
     opts.allowed_hosts = {"localhost", listen_host};
     if (auto name = machine_host_name(); !name.empty()) {
         opts.allowed_hosts.push_back(std::move(name));
     }
     opts.allow_ip_literal_hosts = true;
-    opts.host_check_applies = [](std::string_view path) { return !is_monitoring_path(path); };
+    opts.host_check_applies = [](std::string_view path) {
+        return !is_monitoring_path(path) && !path.starts_with("/webhooks/");
+    };
     return opts;
 }
 
-net::http_handler make_endpoints(const metrics::registry& registry, const endpoint_state& state) {
-    return [&registry,
-            &state](net::http_request_t req) -> boost::asio::awaitable<net::http_response_t> {
+net::http_handler make_endpoints(
+    const metrics::registry& registry, const endpoint_state& state, net::http_handler webhooks
+) {
+    return [&registry, &state, webhooks = std::move(webhooks)](net::http_request_t req
+           ) -> boost::asio::awaitable<net::http_response_t> {
         net::http_response_t res;
         res.version(req.version());
         res.keep_alive(req.keep_alive());
         const auto target = std::string(req.target().substr(0, req.target().find('?')));
+        if (target.starts_with("/webhooks/") && webhooks) {
+            co_return co_await webhooks(std::move(req));
+        }
         if (req.method() != http::verb::get && req.method() != http::verb::head) {
             res.result(http::status::method_not_allowed);
             res.set(http::field::allow, "GET, HEAD");

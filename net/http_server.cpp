@@ -327,6 +327,18 @@ asio::awaitable<void> run_session(state_ptr st, beast::tcp_stream stream, std::u
         }
 
         const auto& header = parser.get();
+        if (st->opts.body_limit_for) {
+            const auto limit = std::min(
+                st->opts.max_body_bytes, st->opts.body_limit_for(target_path(header.target()))
+            );
+            // A declared length is checked here (the parser checked it against the larger
+            // limit while reading the header); a chunked body is held to it as it arrives.
+            if (parser.content_length() && *parser.content_length() > limit) {
+                co_await refuse_and_close(st, stream, http::status::payload_too_large);
+                co_return;
+            }
+            parser.body_limit(limit);
+        }
         if (beast::iequals(header[http::field::expect], "100-continue")) {
             http::response<http::empty_body> cont{http::status::continue_, header.version()};
             stream.expires_after(write_timeout);

@@ -27,6 +27,9 @@ using http_handler = std::function<boost::asio::awaitable<http_response_t>(http_
 struct server_options {
     // A request body larger than this is answered 413 and the connection closed.
     std::size_t max_body_bytes = 1 << 20;
+    // A tighter limit by path (the target without its query), applied once the header is read;
+    // it cannot raise max_body_bytes. Empty: max_body_bytes for every path.
+    std::function<std::size_t(std::string_view path)> body_limit_for{};
     // A request line plus headers larger than this is answered 431 and the connection closed.
     std::size_t max_header_bytes = 8 * 1024;
     // An idle keep-alive connection is closed after this long, and so is one that has not

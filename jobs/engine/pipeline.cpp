@@ -69,6 +69,7 @@ struct pipeline::slot {
     int submit_rate = 1;  ///< submits per minute (config, provider default applied)
     int requests_per_minute = 60;
     int max_concurrency = 1;
+    bool webhooks = false;  ///< the provider pushes results: polling is the safety net
     /// Shared: a task keeps the adapter it started with when a reload replaces it.
     std::shared_ptr<providers::provider> api;
     int inflight = 0;       ///< this daemon's jobs in flight on it (for the gauge)
@@ -115,12 +116,14 @@ pipeline::pipeline(
       wake_timer_(ex),
       stop_timer_(ex),
       fence_timer_(ex),
+      push_timer_(ex),
       rng_(std::random_device{}()) {
     for (const auto& a : cfg_->accounts) {
         add_slot(a);
     }
     stop_timer_.expires_at(clock_type::time_point::max());
     fence_timer_.expires_at(clock_type::time_point::max());
+    push_timer_.expires_at(clock_type::time_point::max());
 }
 
 void pipeline::add_slot(const account_config& a) {
@@ -137,6 +140,7 @@ void pipeline::add_slot(const account_config& a) {
     s->submit_rate = a.submit_rate();
     s->requests_per_minute = a.requests_per_minute;
     s->max_concurrency = a.max_concurrency;
+    s->webhooks = webhook_url(*cfg_, a).has_value();
     s->retired = false;
     s->disabled = false;
     s->acct.before_request = [this, name = a.name](providers::request_kind kind) {
@@ -327,11 +331,32 @@ double unix_now() {
 sched::generation_estimator& pipeline::estimator_for(
     const std::string& provider, const std::string& model_key, std::string_view model
 ) {
-    const double prior = generation_prior_s(*cfg_, model);
-    auto [it, added] = estimators_.try_emplace(provider + "/" + model_key, prior);
-    if (!added) {
-        it->second.set_prior(prior);  // a reload may have changed it
+    const double configured = generation_prior_s(*cfg_, model);
+    auto [it, added] = estimators_.try_emplace(provider + "/" + model_key, configured);
+    if (it->second.observations() == 0) {
+        // Nothing seen of this model on this provider yet: its prior is the configured one
+        // scaled by how this provider's other models compare with theirs (a provider twice
+        // as slow as the priors say is likely so for this model too) — and held more tightly
+        // then, being learned rather than guessed.
+        double log_ratio = 0;
+        int known = 0;
+        const auto now = unix_now();
+        for (auto& [other_key, other] : estimators_) {
+            if (other.observations() < 3 || !other_key.starts_with(provider + "/")) {
+                continue;
+            }
+            const auto rest = std::string_view(other_key).substr(provider.size() + 1);
+            const double its_prior = generation_prior_s(*cfg_, rest.substr(0, rest.find('@')));
+            log_ratio += std::log(other.current(now).fit.median() / its_prior);
+            ++known;
+        }
+        const sched::estimator_options defaults;
+        it->second.set_prior(
+            configured * std::exp(known > 0 ? log_ratio / known : 0.0),
+            known > 0 ? 0.5 : defaults.prior_log_median_sd
+        );
     }
+    // Once observed, the prior it started with stays: the observations speak from then on.
     return it->second;
 }
 
@@ -346,14 +371,17 @@ double pipeline::expected_generation_s(const std::string& provider, const job_re
 double pipeline::poll_price(const slot& s, const std::string& key, const sched::estimate& e) {
     // Polls per job to plan for: the configured target, less when the account's request
     // budget is tight; twice it for the last jobs, whose wait decides when the night ends.
+    // With webhooks the push brings the result and polls are only the safety net for a lost
+    // one: planned as if for `safety_polls_per_job` (not doubled at the end: the push serves
+    // the last jobs as well), they come late, mostly after the push.
     const sched::request_budget budget{
         static_cast<double>(s.requests_per_minute),
         static_cast<double>(s.submit_rate),
         s.max_concurrency};
-    double target = sched::planned_polls_per_job(cfg_->polls_per_job, budget, e.predictive.mean());
-    if (queue_left_ == 0) {
-        target = sched::planned_polls_per_job(2 * cfg_->polls_per_job, budget, e.predictive.mean());
-    }
+    const double wanted = s.webhooks ? sched::safety_polls_per_job : cfg_->polls_per_job;
+    const double target = sched::planned_polls_per_job(
+        queue_left_ == 0 && !s.webhooks ? 2 * wanted : wanted, budget, e.predictive.mean()
+    );
     auto& cached = poll_prices_[s.acct.name + "|" + key];
     if (cached.mu != e.predictive.mu || cached.sigma != e.predictive.sigma ||
         cached.target != target || cached.limits_min != opts_.poll_interval.count()) {
@@ -572,18 +600,34 @@ asio::awaitable<bool> pipeline::sleep_or_stop(std::chrono::milliseconds d, std::
         if (stop_requested_ || (job_id != 0 && fenced(job_id))) {
             co_return false;
         }
-        if (clock_type::now() >= until) {
+        if (clock_type::now() >= until || (job_id != 0 && pushes_.count(job_id) > 0)) {
             co_return true;
         }
         asio::steady_timer t(ex_, until);
-        // fence_timer_ is cancelled when the heartbeat finds jobs taken from us: every sleeper
-        // wakes, and those whose job is still ours sleep on.
+        // fence_timer_ is cancelled when the heartbeat finds jobs taken from us, push_timer_
+        // when a provider pushed a result: every sleeper wakes, and those whose job is still
+        // ours and has no push sleep on.
         co_await (
             t.async_wait(asio::as_tuple(asio::use_awaitable)) ||
             stop_timer_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-            fence_timer_.async_wait(asio::as_tuple(asio::use_awaitable))
+            fence_timer_.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+            push_timer_.async_wait(asio::as_tuple(asio::use_awaitable))
         );
     }
+}
+
+void pipeline::push(const std::string& account, providers::webhook_event event) {
+    auto it = polling_.find(account + '\n' + event.provider_job_id);
+    if (it == polling_.end()) {
+        // Not ours, not polled yet, or done: the safety poll (or nothing) covers it.
+        log(log_level::debug,
+            "webhook.unmatched",
+            {{"account", account}, {"provider_job_id", event.provider_job_id}});
+        return;
+    }
+    const bool confirm = event.confirm_by_poll();
+    pushes_[it->second] = pushed{std::move(event.result), confirm};
+    push_timer_.cancel();
 }
 
 void pipeline::set_ready(bool ready, const std::string& why) {
@@ -671,6 +715,12 @@ asio::awaitable<run_summary> pipeline::run() {
             co_await store_.sync_accounts(limits_of(*cfg_), cfg_->budget_usd);
             co_await store_.register_daemon(cfg_->file.string());
             co_await recover();
+            {
+                // The queue's length decides the poll targets and the claim order from the
+                // first claim on (nothing left to submit would look like the end of the night).
+                auto counts = co_await store_.state_counts(opts_.project);
+                queue_left_ = counts[job_state::queued] + counts[job_state::retry_wait];
+            }
             for (const auto& row : spent) {  // the counter starts at what is already spent
                 metrics_.spend_usd.with({row.account, row.provider, row.model}).inc(row.usd);
             }
@@ -1096,6 +1146,11 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
     }
 
     providers::submit_request req;
+    for (const auto& a : cfg_->accounts) {
+        if (a.name == s.acct.name) {
+            req.webhook_url = webhook_url(*cfg_, a);
+        }
+    }
     req.provider_model = offer->provider_model;
     req.prompt = job.prompt;
     req.duration = job.duration_s;
@@ -1340,14 +1395,44 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
     };
     auto interval = plan_next(0);
     int transient = 0;
+    // Where a provider's push finds this job (pipeline::push), for as long as it is polled.
+    const std::string push_key = s.acct.name + '\n' + *job.provider_job_id;
+    polling_[push_key] = job.id;
+    struct unregister {
+        pipeline& p;
+        const std::string& key;
+        std::int64_t id;
+        ~unregister() {
+            if (auto it = p.polling_.find(key); it != p.polling_.end() && it->second == id) {
+                p.polling_.erase(it);
+            }
+            p.pushes_.erase(id);
+        }
+    } unregister_on_exit{*this, push_key, job.id};
     while (co_await sleep_or_stop(interval, job.id)) {
-        const auto t0 = clock_type::now();
-        auto api = s.api;
-        auto res = co_await api->poll(*job.provider_job_id);
-        const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-        metrics_.poll_seconds
-            .with({provider, res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))})
-            .observe(secs);
+        providers::poll_result res;
+        auto push = pushes_.find(job.id);
+        if (push != pushes_.end() && !push->second.confirm) {
+            // A verified push: applied as the poll result it is (the same parser, the same
+            // answer checks), and no poll is spent.
+            res = std::move(push->second.result);
+            pushes_.erase(push);
+            metrics_.pushes_applied.with({provider}).inc();
+        } else {
+            if (push != pushes_.end()) {
+                pushes_.erase(push);  // a hint: poll now and believe the poll
+            }
+            const auto t0 = clock_type::now();
+            auto api = s.api;
+            res = co_await api->poll(*job.provider_job_id);
+            const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+            metrics_.poll_seconds
+                .with(
+                    {provider,
+                     res.cls == outcome_class::ok ? "ok" : std::string(to_string(res.cls))}
+                )
+                .observe(secs);
+        }
 
         if (since_accepted() > static_cast<double>(opts_.job_deadline.count())) {
             std::function<asio::awaitable<bool>()> write3 = [&] {

@@ -28,6 +28,7 @@
 #include "jobs/sched/polling.hpp"
 #include "providers/catalog.hpp"
 #include "providers/provider.hpp"
+#include "providers/webhook.hpp"
 
 namespace shotfarm::net {
 class http_client;
@@ -102,6 +103,13 @@ public:
     /// in-flight POST completes and is recorded. Safe to call from a signal handler's
     /// completion (on the io thread).
     void request_stop();
+
+    /// A provider's push for a job of `account` (already verified by the webhook route): the
+    /// job's poll loop wakes and applies it like a poll result — or, when it must be confirmed
+    /// (MiniMax's unsigned callback, a success without a URL), polls at once. A push for a job
+    /// this daemon is not polling is dropped (its owner's safety poll covers it). Idempotent:
+    /// a job applies the first push it sees; later ones for it find it gone.
+    void push(const std::string& account, providers::webhook_event event);
     bool stopping() const { return stop_requested_; }
 
     /// SIGHUP: a new config (already validated). Accounts, their keys, limits and budgets, the
@@ -198,6 +206,14 @@ private:
     bool hard_stop_ = false;  ///< the shutdown grace is over: abandon what is in flight
     bool ready_ = false;
     std::set<std::int64_t> fenced_;  ///< busy jobs no longer ours (taken over or canceled)
+    /// Jobs in their poll loop, by "account\n provider job id" (where pushes find them).
+    std::map<std::string, std::int64_t> polling_;
+    struct pushed {
+        providers::poll_result result;
+        bool confirm = false;  ///< poll first (unverified hint)
+    };
+    std::map<std::int64_t, pushed> pushes_;  ///< by job id, until its poll loop takes it
+    boost::asio::steady_timer push_timer_;   ///< cancelled when a push arrives: sleepers look
     int active_tasks_ = 0;
     std::set<std::int64_t> busy_;      ///< ids of jobs a task of ours works on
     std::set<std::int64_t> faulted_;   ///< jobs whose task threw, until they are recorded held

@@ -96,6 +96,11 @@ run_metrics::run_metrics(metrics::registry& r)
           "Spent plus reserved (ambiguous attempts count as spent) per scope: global, or "
           "account/<name> for today (UTC).",
           {"scope"}
+      )),
+      pushes_applied(r.add_counter(
+          "shotfarm_pushes_applied_total",
+          "Provider pushes (webhooks) applied to a job in place of a poll.",
+          {"provider"}
       )) {}
 
 }  // namespace shotfarm::jobs

@@ -28,6 +28,7 @@ struct run_metrics {
     metrics::family<metrics::gauge>& effective_concurrency;   // {provider, account}
     metrics::family<metrics::gauge>& budget_remaining_usd;    // {scope}
     metrics::family<metrics::gauge>& budget_spent_usd;        // {scope}
+    metrics::family<metrics::counter>& pushes_applied;        // {provider}
 };
 
 }  // namespace shotfarm::jobs

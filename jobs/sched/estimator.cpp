@@ -206,11 +206,17 @@ void generation_estimator::add(observation o) {
     dirty_ = true;
 }
 
-void generation_estimator::set_prior(double prior_median_s) {
-    if (prior_median_s != prior_median_s_) {
+void generation_estimator::set_prior(double prior_median_s, double log_sd) {
+    if (std::abs(prior_median_s - prior_median_s_) > 1e-3 * prior_median_s_ ||
+        log_sd != opts_.prior_log_median_sd) {
         prior_median_s_ = prior_median_s;
+        opts_.prior_log_median_sd = log_sd;
         dirty_ = true;
     }
+}
+
+int generation_estimator::observations() const {
+    return static_cast<int>(obs_.size() - first_in_regime());
 }
 
 const estimate& generation_estimator::current(double now_s) {

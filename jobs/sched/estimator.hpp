@@ -42,9 +42,10 @@ struct observation {
 };
 
 struct estimator_options {
-    /// Spread of the prior on the median, in natural-log units: 1.2 lets the data move a prior
-    /// that is 10x off within a wave (ln 10 = 2.3, under two of these).
-    double prior_log_median_sd = 1.2;
+    /// Spread of the prior on the median, in natural-log units: 1.0 lets the data move a prior
+    /// that is 10x off within a wave (ln 10 = 2.3: a few observations outweigh that), without
+    /// planning a fresh model's polls over three orders of magnitude.
+    double prior_log_median_sd = 1.0;
     double prior_sigma = 0.35;  ///< typical of documented ranges (e.g. 30-90 s is about 0.3)
     double prior_log_sigma_sd = 0.5;
     /// Observations lose half their weight after this many current medians of wall time...
@@ -82,8 +83,11 @@ public:
     void add(observation o);
     /// The estimate at time `now_s` (refits if anything was added or time moved on).
     const estimate& current(double now_s);
-    /// The prior can change (config reload); takes effect at the next fit.
-    void set_prior(double prior_median_s);
+    /// The prior can change (config reload; what the provider's other models show); takes
+    /// effect at the next fit. `log_sd` (natural-log units) replaces prior_log_median_sd.
+    void set_prior(double prior_median_s, double log_sd);
+    /// The current regime's observations (0: the prior alone speaks).
+    int observations() const;
 
 private:
     estimate fit_now(double now_s);

@@ -18,6 +18,10 @@
 
 namespace shotfarm::sched {
 
+/// With provider push (webhooks) the polls are a safety net for a lost push: planned for this
+/// many per job (they come late, after most pushes, and the push ends the job's polling).
+inline constexpr double safety_polls_per_job = 2.0;
+
 struct poll_limits {
     double min_interval_s = 1.0;   ///< never two polls of a job closer than this
     double max_interval_s = 30.0;  ///< nor further apart than this
