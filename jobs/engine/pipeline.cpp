@@ -250,6 +250,9 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         }
         sched::account_view v{
             s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd};
+        v.expected_generation_s = expected_generation_s(s->acct.provider, job);
+        v.slots = s->max_concurrency;
+        v.submits_per_minute = s->submit_rate;
         for (const auto& st : statuses_) {
             if (st.name != s->acct.name) {
                 continue;
@@ -258,25 +261,24 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
             // cannot take a submit soon, so a claim does not ask them in vain.
             const int cap = std::max(1, static_cast<int>(st.effective_concurrency + 1e-9));
             if (st.disabled_reason || st.paused_s > 0 || st.breaker_open_s > 0 ||
-                st.inflight >= cap ||
                 (st.budget_usd_per_day &&
                  st.spent_today_usd + offer->price_usd > *st.budget_usd_per_day + 1e-9)) {
                 v.usable = false;
             }
             v.wait_s = std::max(st.submit_wait_s, st.request_wait_s);
+            if (st.inflight >= cap) {
+                // Full: a slot frees about every generation ÷ slots (what a job would wait
+                // for it, to compare with a slower account that has room now).
+                v.full = true;
+                v.wait_s = std::max(v.wait_s, v.expected_generation_s / cap);
+            }
+            v.slots = cap;
             v.load = static_cast<double>(st.inflight) / cap;
         }
-        v.expected_generation_s = expected_generation_s(s->acct.provider, job);
         views.push_back(std::move(v));
     }
-    double rate_per_min = 0;
-    for (const auto& s : slots_) {
-        if (!s->disabled && !s->retired) {
-            rate_per_min += s->submit_rate;
-        }
-    }
     const sched::rank_inputs in{
-        cfg_->strategy == "cheapest", sched::drain_time_s(queue_left_, rate_per_min)};
+        cfg_->strategy == "cheapest", sched::fluid_drain_time_s(queue_left_, views)};
     std::vector<account_choice> out;
     for (auto& v : sched::rank_accounts(std::move(views), in)) {
         out.push_back(account_choice{

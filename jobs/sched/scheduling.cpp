@@ -10,6 +10,11 @@ namespace shotfarm::sched {
 std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in) {
     std::erase_if(accounts, [](const account_view& a) { return !a.usable; });
     auto finish = [](const account_view& a) { return a.wait_s + a.expected_generation_s; };
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& a : accounts) {
+        best = std::min(best, finish(a));
+    }
+    std::erase_if(accounts, [](const account_view& a) { return a.full; });
     std::stable_sort(accounts.begin(), accounts.end(), [&](const auto& a, const auto& b) {
         if (in.cheapest) {
             return std::tuple(a.price_usd, finish(a), a.load) <
@@ -21,10 +26,6 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
     if (in.cheapest || accounts.empty()) {
         return accounts;
     }
-    double best = std::numeric_limits<double>::infinity();
-    for (const auto& a : accounts) {
-        best = std::min(best, finish(a));
-    }
     std::erase_if(accounts, [&](const account_view& a) {
         return finish(a) > best + in.drain_s + 0.001;
     });
@@ -33,6 +34,21 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
 
 double drain_time_s(int queue_left, double submits_per_minute_total) {
     return submits_per_minute_total > 0 ? queue_left / (submits_per_minute_total / 60.0) : 0.0;
+}
+
+double fluid_drain_time_s(int queue_left, const std::vector<account_view>& accounts) {
+    double per_s = 0;
+    for (const auto& a : accounts) {
+        if (!a.usable) {
+            continue;
+        }
+        double rate = std::max(1, a.slots) / std::max(a.expected_generation_s, 1e-3);
+        if (a.submits_per_minute > 0) {
+            rate = std::min(rate, a.submits_per_minute / 60.0);
+        }
+        per_s += rate;
+    }
+    return per_s > 0 ? queue_left / per_s : 0.0;
 }
 
 bool longest_first(int queue_left, int total_slots, double waves) {

@@ -14,10 +14,15 @@ struct account_view {
     std::string provider;
     std::string provider_model;
     double price_usd = 0;
-    bool usable = true;  ///< not paused, broken, full or out of budget
-    double wait_s = 0;   ///< until its limiter lets a submit out
+    bool usable = true;  ///< not paused, broken or out of budget (may be full)
+    /// Every slot taken: not offered the job now, but what it would take to finish it there
+    /// (wait_s then includes the wait for a slot) counts when judging a slow free account.
+    bool full = false;
+    double wait_s = 0;  ///< until its limiter lets a submit out (and, when full, a slot frees)
     double expected_generation_s = 0;
-    double load = 0;  ///< in flight / cap
+    double load = 0;                ///< in flight / cap
+    int slots = 1;                  ///< its max_concurrency
+    double submits_per_minute = 0;  ///< its submit rate (0: none configured)
 };
 
 struct rank_inputs {
@@ -28,12 +33,19 @@ struct rank_inputs {
     double drain_s = 0;
 };
 
-/// The usable accounts, best first: fastest expected finish (then price, then load), or
-/// cheapest (then finish, then load); slow ones dropped near the end of the queue (fastest).
+/// The usable accounts with a free slot, best first: fastest expected finish (then price, then
+/// load), or cheapest (then finish, then load). With `fastest`, an account whose expected
+/// finish is later than the best one's — full accounts included, waiting for their slot — by
+/// more than the drain time is dropped: near the end a job waits for the quick account.
 std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in);
 
 /// The queue's drain time: jobs left over the accounts' total submit rate (per minute).
 double drain_time_s(int queue_left, double submits_per_minute_total);
+
+/// The queue's drain time at the accounts' fluid throughput: each account turns over at most
+/// slots ÷ expected generation jobs a second, and at most its submit rate; usable accounts
+/// (full or not) count.
+double fluid_drain_time_s(int queue_left, const std::vector<account_view>& accounts);
 
 /// A claimable job as the claim sees it.
 struct claim_candidate {

@@ -336,10 +336,10 @@ TEST(planner, the_planned_polls_fit_the_request_limit) {
 
 TEST(scheduling, fastest_ranks_by_expected_finish_and_drops_slow_accounts_at_the_end) {
     std::vector<account_view> a = {
-        {"slow", "aimlapi", "m", 0.30, true, 0, 270, 0},
-        {"fast", "wavespeed", "m", 0.40, true, 0, 52, 0.5},
-        {"busy", "atlas", "m", 0.20, false, 0, 130, 1},
-        {"mid", "atlas", "m", 0.20, true, 10, 130, 0.2},
+        {"slow", "aimlapi", "m", 0.30, true, false, 0, 270, 0},
+        {"fast", "wavespeed", "m", 0.40, true, false, 0, 52, 0.5},
+        {"paused", "atlas", "m", 0.20, false, false, 0, 30, 1},
+        {"mid", "atlas", "m", 0.20, true, false, 10, 130, 0.2},
     };
     const auto long_queue = rank_accounts(a, {false, 600});
     ASSERT_EQ(long_queue.size(), 3u);
@@ -353,6 +353,23 @@ TEST(scheduling, fastest_ranks_by_expected_finish_and_drops_slow_accounts_at_the
     EXPECT_EQ(cheapest[0].account, "mid");  // cheapest usable; never dropped for speed
     EXPECT_NEAR(drain_time_s(30, 120), 15, 1e-9);
     EXPECT_EQ(drain_time_s(30, 0), 0);
+}
+
+TEST(scheduling, a_slow_free_account_loses_the_last_jobs_to_a_full_quick_one) {
+    // The quick account is full; a slot frees in about 5.5 s / 10. The slow one (35 s) is free.
+    account_view quick{"quick", "wavespeed", "m", 0.4, true, true, 0.55, 5.5, 1.0, 10, 1200};
+    account_view slow{"slow", "aimlapi", "m", 0.3, true, false, 0, 35, 0.9, 10, 600};
+    const std::vector<account_view> both{quick, slow};
+    // Fluid drain: quick turns over 10 / 5.5 = 1.8 jobs/s, slow 10 / 35 = 0.29.
+    EXPECT_NEAR(fluid_drain_time_s(209, both), 209 / (10 / 5.5 + 10 / 35.0), 1e-9);
+    // A long queue: the slow account takes the job (it would otherwise wait its turn).
+    const auto long_queue = rank_accounts(both, {false, fluid_drain_time_s(1000, both)});
+    ASSERT_EQ(long_queue.size(), 1u);
+    EXPECT_EQ(long_queue[0].account, "slow");
+    // The last jobs: 35 s there against 6 s on the quick one once a slot frees — it waits.
+    EXPECT_TRUE(rank_accounts(both, {false, fluid_drain_time_s(10, both)}).empty());
+    // A full account is never offered the job itself.
+    EXPECT_TRUE(rank_accounts({quick}, {false, 1e9}).empty());
 }
 
 TEST(scheduling, the_last_waves_go_longest_first_within_a_priority) {
