@@ -76,7 +76,9 @@ std::size_t webhook_route::body_limit(std::string_view path) const {
         return other_body_limit;
     }
     auto it = accounts_.find(std::string(path.substr(prefix.size())));
-    return it == accounts_.end() ? 0 : providers::webhook_body_limit(it->second.provider);
+    // An unknown account still gets a small body read, so that it is answered 404, not 413.
+    return it == accounts_.end() ? providers::max_webhook_body_bytes
+                                 : providers::webhook_body_limit(it->second.provider);
 }
 
 bool webhook_route::take_token(account_hooks& a) {

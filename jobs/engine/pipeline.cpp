@@ -627,6 +627,9 @@ void pipeline::push(const std::string& account, providers::webhook_event event) 
             {{"account", account}, {"provider_job_id", event.provider_job_id}});
         return;
     }
+    if (event.unverified && event.result.state == remote_state::pending) {
+        return;  // MiniMax's unsigned "processing": a poll could only say the same
+    }
     const bool confirm = event.confirm_by_poll();
     pushes_[it->second] = pushed{std::move(event.result), confirm};
     push_timer_.cancel();
@@ -1391,7 +1394,8 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
     double last_pending = 0;
     auto plan_next = [&](double pending_s) {
         const auto& e = estimate_for(provider, job);
-        const double next = sched::next_poll_for(e, pending_s, poll_price(s, key, e), limits);
+        const double next =
+            sched::next_poll_for(e, pending_s, poll_price(s, key, e), limits, s.webhooks);
         const double wait = std::max(next - since_accepted(), limits.min_interval_s);
         return std::chrono::milliseconds(static_cast<long long>(wait * 1000));
     };
@@ -1413,8 +1417,10 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
     } unregister_on_exit{*this, push_key, job.id};
     while (co_await sleep_or_stop(interval, job.id)) {
         providers::poll_result res;
+        bool from_push = false;
         auto push = pushes_.find(job.id);
         if (push != pushes_.end() && !push->second.confirm) {
+            from_push = true;
             // A verified push: applied as the poll result it is (the same parser, the same
             // answer checks), and no poll is spent.
             res = std::move(push->second.result);
@@ -1565,6 +1571,10 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                 if (res.generation_s && *res.generation_s >= after - 1.0 &&
                     *res.generation_s <= by + 1.0) {
                     after = by = std::clamp(*res.generation_s, after, by);
+                } else if (from_push) {
+                    // A push is sent when the video is ready: its arrival is taken as the
+                    // time (its delivery delay counted in, the safe side for planning).
+                    after = by;
                 } else if (res.generation_at_least_s && *res.generation_at_least_s <= by) {
                     after = std::max(after, *res.generation_at_least_s);
                 }

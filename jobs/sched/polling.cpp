@@ -31,9 +31,18 @@ double next_poll_age(
 }
 
 double next_poll_for(
-    const estimate& e, double pending_s, double lambda_s, const poll_limits& limits
+    const estimate& e,
+    double pending_s,
+    double lambda_s,
+    const poll_limits& limits,
+    bool push_expected
 ) {
     const double planned = next_poll_age(e.predictive, pending_s, lambda_s, limits);
+    if (push_expected) {
+        // The provider will push the result: the safety net's first poll waits until three
+        // generations in four are done (and pushed), so only a lost push meets a poll.
+        return pending_s <= 0 ? std::max(planned, e.predictive.quantile(0.75)) : planned;
+    }
     if (pending_s <= 0 && e.weight >= 2 && e.left_censored_share > 0.5) {
         return std::max(limits.min_interval_s, 0.5 * planned);
     }

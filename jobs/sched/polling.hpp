@@ -38,7 +38,11 @@ double next_poll_age(
 /// video already done (the estimate may be too high, and only earlier polls can
 /// tell by how much).
 double next_poll_for(
-    const estimate& e, double pending_s, double lambda_s, const poll_limits& limits
+    const estimate& e,
+    double pending_s,
+    double lambda_s,
+    const poll_limits& limits,
+    bool push_expected = false
 );
 
 /// The whole schedule from age 0 until the distribution has (nearly) no mass left.

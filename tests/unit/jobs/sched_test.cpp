@@ -292,6 +292,23 @@ TEST(planner, a_first_poll_that_keeps_finding_videos_done_moves_earlier) {
     );
 }
 
+TEST(planner, with_a_push_expected_the_first_poll_waits_for_most_pushes) {
+    estimate e;
+    e.fit = e.predictive = lognormal::with_median(30, 0.35);
+    e.weight = 50;
+    const poll_limits limits{0.05, 600};
+    const double lambda = lambda_for(e.predictive, safety_polls_per_job, limits);
+    const double first = next_poll_for(e, 0, lambda, limits, true);
+    EXPECT_GE(first, e.predictive.quantile(0.75) - 1e-9);
+    // Three jobs in four have their push (and no poll) by then.
+    EXPECT_LE(e.predictive.survival(first), 0.25 + 1e-9);
+    // After a pending poll (a lost or late push) the plan goes on as usual.
+    EXPECT_EQ(
+        next_poll_for(e, first, lambda, limits, true),
+        next_poll_age(e.predictive, first, lambda, limits)
+    );
+}
+
 TEST(planner, the_request_budget_caps_polls_per_job) {
     struct row {
         request_budget b;
