@@ -14,7 +14,6 @@
 // finished_at, the video written) minus the first accepted submit (the ledger's `at`).
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
@@ -35,7 +34,6 @@
 namespace shotfarm::testing {
 namespace {
 
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 constexpr int shot_count = 96;
