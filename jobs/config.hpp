@@ -79,7 +79,7 @@ struct app_config {
     double max_poll_interval_s = 30.0;  // the furthest apart
     // Polls per job the planner aims at (expected, under the learned distribution); fewer when
     // an account's requests_per_minute cannot afford them, twice it for the last jobs.
-    double polls_per_job = 8.0;
+    double polls_per_job = 10.0;
     std::uint64_t max_download_bytes = 512ull << 20;
     // "prices:" — key a catalog price key (providers::catalog::price_key: "<provider>/<provider
     // model>", plus ":<resolution>" where the resolution is a body field, e.g.
