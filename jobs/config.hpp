@@ -75,7 +75,7 @@ struct app_config {
     std::string ambiguous_policy = "resubmit";  // `ambiguous:` "resubmit" | "hold"
     double shutdown_grace_s = 20;  // SIGTERM: how long requests in flight get to finish
     int lease_ttl_s = 30;  // a claimed job's lease; a dead daemon's jobs wait this long at most
-    double poll_interval_s = 1.0;       // the closest two polls of one job may be
+    double poll_interval_s = 0.25;      // the closest two polls of one job may be
     double max_poll_interval_s = 30.0;  // the furthest apart
     // Polls per job the planner aims at (expected, under the learned distribution); fewer when
     // an account's requests_per_minute cannot afford them, twice it for the last jobs.

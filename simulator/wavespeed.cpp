@@ -109,7 +109,10 @@ json::object prediction(sim_state& state, const job& j) {
     }
     json::object timings;
     if ((phase == job_phase::completed || phase == job_phase::failed) && !j.hostile.bogus_status) {
-        timings["inference"] = static_cast<std::int64_t>(j.predict_s * 1000);
+        // On the clock the answers' timestamps run on (wall time: provider seconds x
+        // time_scale), as a client measures it against its own.
+        timings["inference"] =
+            static_cast<std::int64_t>(j.predict_s * state.config().time_scale * 1000);
     }
     d["timings"] = std::move(timings);
     return d;

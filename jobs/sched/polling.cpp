@@ -43,6 +43,13 @@ double next_poll_for(
         // generations in four are done (and pushed), so only a lost push meets a poll.
         return pending_s <= 0 ? std::max(planned, e.predictive.quantile(0.75)) : planned;
     }
+    if (e.observations == 0) {
+        // Nothing seen of this model on this provider: the prior may be off by ten either way.
+        // Probe from a twentieth of it, 1.5x further each time (never later than the plan):
+        // a generation ten times quicker than the prior is seen within half its time again.
+        const double probe = pending_s <= 0 ? e.fit.median() / 20 : pending_s * 1.5;
+        return std::min(planned, std::max(pending_s + limits.min_interval_s, probe));
+    }
     if (pending_s <= 0 && e.weight >= 2 && e.left_censored_share > 0.5) {
         return std::max(limits.min_interval_s, 0.5 * planned);
     }

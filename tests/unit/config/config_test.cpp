@@ -56,7 +56,7 @@ TEST_F(config, minimal_config_gets_defaults) {
     EXPECT_EQ(c.listen_port, 9464);
     EXPECT_EQ(c.max_attempts, 3);
     EXPECT_EQ(c.ambiguous_policy, "resubmit");
-    EXPECT_DOUBLE_EQ(c.poll_interval_s, 1.0);
+    EXPECT_DOUBLE_EQ(c.poll_interval_s, 0.25);
     EXPECT_DOUBLE_EQ(c.max_poll_interval_s, 30.0);
     EXPECT_EQ(c.max_download_bytes, 512ull << 20);
     ASSERT_EQ(c.accounts.size(), 1u);

@@ -281,6 +281,7 @@ TEST(planner, a_first_poll_that_keeps_finding_videos_done_moves_earlier) {
     e.fit = e.predictive = lognormal::with_median(30, 0.5);
     const poll_limits limits{0.05, 600};
     const double lambda = lambda_for(e.predictive, 6, limits);
+    e.observations = 8;
     const double normal = next_poll_for(e, 0, lambda, limits);
     e.weight = 8;
     e.left_censored_share = 0.9;
@@ -290,6 +291,29 @@ TEST(planner, a_first_poll_that_keeps_finding_videos_done_moves_earlier) {
     EXPECT_EQ(
         next_poll_for(e, 20, lambda, limits), next_poll_age(e.predictive, 20, lambda, limits)
     );
+}
+
+TEST(planner, a_model_never_seen_is_probed_from_a_twentieth_of_its_prior) {
+    estimate e;  // no observations: the fit is the prior
+    e.fit = lognormal::with_median(60, 0.35);
+    e.predictive = lognormal::with_median(60, 1.06);
+    const poll_limits limits{0.25, 600};
+    const double lambda = lambda_for(e.predictive, 10, limits);
+    double pending = 0;
+    std::vector<double> ages;
+    for (int i = 0; i < 6; ++i) {
+        pending = next_poll_for(e, pending, lambda, limits);
+        ages.push_back(pending);
+    }
+    EXPECT_NEAR(ages[0], 3.0, 1e-9);  // 60 s / 20
+    for (std::size_t i = 1; i < ages.size(); ++i) {
+        EXPECT_LE(ages[i], ages[i - 1] * 1.5 + 1e-9);
+        EXPECT_LE(ages[i], next_poll_age(e.predictive, ages[i - 1], lambda, limits) + 1e-9);
+    }
+    // A generation of 3 s (the prior 20x too high) is seen by 4.5 s.
+    EXPECT_LE(ages[1], 4.5 + 1e-9);
+    e.observations = 1;  // from the first observation on, the plan
+    EXPECT_EQ(next_poll_for(e, 0, lambda, limits), next_poll_age(e.predictive, 0, lambda, limits));
 }
 
 TEST(planner, with_a_push_expected_the_first_poll_waits_for_most_pushes) {
@@ -374,8 +398,8 @@ TEST(scheduling, fastest_ranks_by_expected_finish_and_drops_slow_accounts_at_the
 
 TEST(scheduling, a_slow_free_account_loses_the_last_jobs_to_a_full_quick_one) {
     // The quick account is full; a slot frees in about 5.5 s / 10. The slow one (35 s) is free.
-    account_view quick{"quick", "wavespeed", "m", 0.4, true, true, 0.55, 5.5, 1.0, 10, 1200};
-    account_view slow{"slow", "aimlapi", "m", 0.3, true, false, 0, 35, 0.9, 10, 600};
+    account_view quick{"quick", "wavespeed", "m", 0.4, true, true, 0.55, 5.5, 7.5, 1.0, 10, 1200};
+    account_view slow{"slow", "aimlapi", "m", 0.3, true, false, 0, 35, 45, 0.9, 10, 600};
     const std::vector<account_view> both{quick, slow};
     // Fluid drain: quick turns over 10 / 5.5 = 1.8 jobs/s, slow 10 / 35 = 0.29.
     EXPECT_NEAR(fluid_drain_time_s(209, both), 209 / (10 / 5.5 + 10 / 35.0), 1e-9);
@@ -387,6 +411,11 @@ TEST(scheduling, a_slow_free_account_loses_the_last_jobs_to_a_full_quick_one) {
     EXPECT_TRUE(rank_accounts(both, {false, fluid_drain_time_s(10, both)}).empty());
     // A full account is never offered the job itself.
     EXPECT_TRUE(rank_accounts({quick}, {false, 1e9}).empty());
+    // Near the end the spread counts: the same mean as the quick one but a long tail (its
+    // 90th percentile 3x the mean) loses the job when the queue drains in 5 s.
+    account_view spread{"spread", "atlas", "m", 0.2, true, false, 0, 6.0, 18, 0.5, 10, 1200};
+    EXPECT_TRUE(rank_accounts({quick, spread}, {false, 5}).empty());
+    EXPECT_EQ(rank_accounts({quick, spread}, {false, 20}).size(), 1u);
 }
 
 TEST(scheduling, the_last_waves_go_longest_first_within_a_priority) {
