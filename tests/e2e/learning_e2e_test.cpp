@@ -42,6 +42,19 @@ constexpr int slots_per_account = 4;
 constexpr int total_slots = accounts * slots_per_account;
 constexpr double sigma = 0.3;
 constexpr double ratio_target = 1.15;
+
+/// The makespan is a figure of the optimised build: the sanitizer build runs the daemon several
+/// times slower (each claim, write and request), which on 2 s generations is the ratio itself.
+/// There every other check runs and the ratio is printed, not asserted — and it says so.
+void expect_near_the_bound(double ratio, const std::string& detail) {
+#if defined(__SANITIZE_ADDRESS__)
+    std::cout << "sanitizer build: makespan/bound " << ratio << " printed, not checked against "
+              << ratio_target << " (the optimised build checks it)\n";
+    (void)detail;
+#else
+    EXPECT_LE(ratio, ratio_target) << detail;
+#endif
+}
 /// "Within two waves of completions": the first 2 x 8 observations.
 constexpr std::size_t two_waves = 2 * total_slots;
 constexpr double converged_within = 0.25;
@@ -165,6 +178,12 @@ std::ostream& operator<<(std::ostream& os, const figures& f) {
         os << " " << key << "=" << n;
     }
     return os << ", rejected " << f.rejected;
+}
+
+std::string to_text(const figures& f) {
+    std::ostringstream out;
+    out << f;
+    return out.str();
 }
 
 /// Reads the ledger and the jobs once the run is over; every job must have succeeded.
@@ -403,7 +422,7 @@ void steady_night(const night_spec& n, double prior_s, const char* what) {
     farm f(wavespeed_night(n));
     const auto m = run_night(f, what);
     expect_limits_idle(m, n);
-    EXPECT_LE(m.ratio, ratio_target) << m;
+    expect_near_the_bound(m.ratio, to_text(m));
     expect_converged(observations(f), m, prior_s, n.median_s, what);
 }
 
@@ -464,7 +483,7 @@ TEST(LearningE2E, ASpeedHalvingMidRunIsFollowed) {
               << quantile(after, 0.5) << " s)\n";
     ASSERT_GE(after.size(), static_cast<std::size_t>(shot_count / 3)) << "the change came late";
     // The bound already holds the slower second half (the ledger's real generation times).
-    EXPECT_LE(m.ratio, ratio_target) << m;
+    expect_near_the_bound(m.ratio, to_text(m));
     // And the daemon followed: what it believes at the end is the slower speed.
     const auto obs = observations(f);
     const double believed = estimator_median(obs, *n.prior_s);
