@@ -250,9 +250,7 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         }
         sched::account_view v{
             s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd};
-        const auto& e = estimate_for(s->acct.provider, job);
-        v.expected_generation_s = e.predictive.mean();
-        v.late_generation_s = e.predictive.quantile(0.9);
+        v.expected_generation_s = expected_generation_s(s->acct.provider, job);
         v.slots = s->max_concurrency;
         v.submits_per_minute = s->submit_rate;
         for (const auto& st : statuses_) {

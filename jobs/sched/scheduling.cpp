@@ -10,12 +10,9 @@ namespace shotfarm::sched {
 std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in) {
     std::erase_if(accounts, [](const account_view& a) { return !a.usable; });
     auto finish = [](const account_view& a) { return a.wait_s + a.expected_generation_s; };
-    auto late = [](const account_view& a) {
-        return a.wait_s + std::max(a.late_generation_s, a.expected_generation_s);
-    };
     double best = std::numeric_limits<double>::infinity();
     for (const auto& a : accounts) {
-        best = std::min(best, late(a));
+        best = std::min(best, finish(a));
     }
     std::erase_if(accounts, [](const account_view& a) { return a.full; });
     std::stable_sort(accounts.begin(), accounts.end(), [&](const auto& a, const auto& b) {
@@ -30,7 +27,7 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
         return accounts;
     }
     std::erase_if(accounts, [&](const account_view& a) {
-        return late(a) > best + in.drain_s + 0.001;
+        return finish(a) > best + in.drain_s + 0.001;
     });
     return accounts;
 }

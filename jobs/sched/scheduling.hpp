@@ -20,9 +20,6 @@ struct account_view {
     bool full = false;
     double wait_s = 0;  ///< until its limiter lets a submit out (and, when full, a slot frees)
     double expected_generation_s = 0;
-    /// A late but plausible generation time (the 90th percentile): near the end of the night
-    /// a provider whose generations spread widely is judged by it (0: the expected one).
-    double late_generation_s = 0;
     double load = 0;                ///< in flight / cap
     int slots = 1;                  ///< its max_concurrency
     double submits_per_minute = 0;  ///< its submit rate (0: none configured)
