@@ -234,7 +234,11 @@ TEST(SchedulerE2E, ThePollPlannerSpendsAboutThePollsItIsGiven) {
     const auto& req = ledger.as_object().at("requests").as_object().at("k-a").as_object();
     const double polls_per_job = static_cast<double>(count_in(req, "poll")) / 24.0;
     std::cout << "polls per job: " << polls_per_job << "\n";
-    EXPECT_LE(polls_per_job, 4.5) << json::serialize(req);
+    // 3 a job planned, 6 for the last wave (nothing left to submit), and the first wave probes
+    // a model never seen from a twentieth of its prior, 1.5x each time (about 8 polls for each
+    // of its 4 jobs when the prior is right): about 4.5 on average. The old fixed back-off with
+    // a 0.02 s floor and no plan would spend far more; a planner that ignored its target too.
+    EXPECT_LE(polls_per_job, 5.5) << json::serialize(req);
     EXPECT_GE(polls_per_job, 2.0);
     // What was learned: one observation per job. Atlas reports created_at and completed_at, so
     // each is an exact time, inside what the polls saw, near the truth.
