@@ -78,7 +78,11 @@ farm_options canary_farm(const std::map<std::string, std::pair<std::string, std:
                       ", max_concurrency: 10, requests_per_minute: 1000}\n";
         o.accounts_yaml += "  - name: " + name + "\n    provider: " + pk.first +
                            "\n    base_url: @BASE@\n    api_key_env: E2E_KEY_" + name +
-                           "\n    max_concurrency: 3\n    requests_per_minute: 1000\n";
+                           "\n    max_concurrency: 3\n    requests_per_minute: 1000\n"
+                           // MiniMax's documented 5 submits a minute would space its four jobs
+                           // and their resubmissions 12 s apart; the simulator's key has no such
+                           // limit, and pacing is not what this test is about.
+                           "    submits_per_minute: 1000\n";
         o.keys[name] = pk.second;
     }
     o.extra_config = "max_attempts: 10\n";
