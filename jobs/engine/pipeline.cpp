@@ -250,7 +250,9 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         }
         sched::account_view v{
             s->acct.name, s->acct.provider, offer->provider_model, offer->price_usd};
-        v.expected_generation_s = expected_generation_s(s->acct.provider, job);
+        const auto& e = estimate_for(s->acct.provider, job);
+        v.expected_generation_s = e.predictive.mean();
+        v.late_generation_s = e.predictive.quantile(0.9);
         v.slots = s->max_concurrency;
         v.submits_per_minute = s->submit_rate;
         for (const auto& st : statuses_) {
@@ -377,9 +379,10 @@ double pipeline::poll_price(const slot& s, const std::string& key, const sched::
     // one: planned as if for `safety_polls_per_job` (not doubled at the end: the push serves
     // the last jobs as well), they come late, mostly after the push.
     const sched::request_budget budget{
-        static_cast<double>(s.requests_per_minute),
-        static_cast<double>(s.submit_rate),
-        s.max_concurrency};
+        .requests_per_minute = static_cast<double>(s.requests_per_minute),
+        .submits_per_minute = static_cast<double>(s.submit_rate),
+        .slots = s.max_concurrency,
+        .submitting = queue_left_ > 0};
     const double wanted = s.webhooks ? sched::safety_polls_per_job : cfg_->polls_per_job;
     const double target = sched::planned_polls_per_job(
         queue_left_ == 0 && !s.webhooks ? 2 * wanted : wanted, budget, e.predictive.mean()

@@ -122,11 +122,13 @@ double affordable_polls_per_job(const request_budget& b, double mean_generation_
     if (b.requests_per_minute <= 0) {
         return std::numeric_limits<double>::infinity();
     }
-    // Each job turns a slot over once per generation and costs one submit and N polls.
-    const double jobs_per_minute = std::max(1, b.slots) * 60.0 / std::max(mean_generation_s, 1e-3);
-    const double submits = b.submits_per_minute > 0
-                               ? std::min(b.submits_per_minute, jobs_per_minute)
-                               : jobs_per_minute;
+    // Each job turns a slot over once per generation (at most as often as the submit rate
+    // lets jobs in) and costs one submit and N polls.
+    double jobs_per_minute = std::max(1, b.slots) * 60.0 / std::max(mean_generation_s, 1e-3);
+    if (b.submits_per_minute > 0) {
+        jobs_per_minute = std::min(jobs_per_minute, b.submits_per_minute);
+    }
+    const double submits = b.submitting ? jobs_per_minute : 0.0;
     const double polls_per_minute = b.requests_per_minute * b.safety - submits;
     return std::max(1.0, polls_per_minute / jobs_per_minute);
 }

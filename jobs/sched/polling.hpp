@@ -65,12 +65,17 @@ plan_figures evaluate_plan(
 double lambda_for(const lognormal& d, double polls_per_job, const poll_limits& limits);
 
 /// What an account's request budget affords per job: requests per minute, less what submits
-/// take, shared by its slots, each slot turning over once per mean generation. At least 1.
+/// take, shared by the jobs it turns over — each slot once per mean generation, but never more
+/// jobs than its submit rate starts (a night bound by submits leaves slots free, and the polls
+/// of the few jobs in flight may use the requests the slots do not). At least 1.
 struct request_budget {
     double requests_per_minute = 0;  ///< 0: no limit
-    double submits_per_minute = 0;   ///< submits also count as requests
+    double submits_per_minute = 0;   ///< submits also count as requests (0: not limited)
     int slots = 1;
     double safety = 0.9;  ///< keep this share of the limit for polls, to spare the rest
+    /// Jobs are still being submitted. Once the queue is empty the last jobs' polls have the
+    /// whole budget: nothing else will ask for a request.
+    bool submitting = true;
 };
 double affordable_polls_per_job(const request_budget& b, double mean_generation_s);
 

@@ -7,12 +7,24 @@
 
 namespace shotfarm::sched {
 
+bool slot_bound(const account_view& a) {
+    if (a.submits_per_minute <= 0) {
+        return true;
+    }
+    return std::max(1, a.slots) / std::max(a.expected_generation_s, 1e-3) <=
+           a.submits_per_minute / 60.0;
+}
+
 std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in) {
     std::erase_if(accounts, [](const account_view& a) { return !a.usable; });
     auto finish = [](const account_view& a) { return a.wait_s + a.expected_generation_s; };
+    auto late = [&](const account_view& a) {
+        return slot_bound(a) ? a.wait_s + std::max(a.late_generation_s, a.expected_generation_s)
+                             : finish(a);
+    };
     double best = std::numeric_limits<double>::infinity();
     for (const auto& a : accounts) {
-        best = std::min(best, finish(a));
+        best = std::min(best, late(a));
     }
     std::erase_if(accounts, [](const account_view& a) { return a.full; });
     std::stable_sort(accounts.begin(), accounts.end(), [&](const auto& a, const auto& b) {
@@ -27,7 +39,7 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
         return accounts;
     }
     std::erase_if(accounts, [&](const account_view& a) {
-        return finish(a) > best + in.drain_s + 0.001;
+        return late(a) > best + in.drain_s + 0.001;
     });
     return accounts;
 }

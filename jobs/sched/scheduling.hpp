@@ -23,6 +23,10 @@ struct account_view {
     double load = 0;                ///< in flight / cap
     int slots = 1;                  ///< its max_concurrency
     double submits_per_minute = 0;  ///< its submit rate (0: none configured)
+    /// A late but plausible generation time (the 90th percentile; 0: the expected one). Near
+    /// the end of a night bound by slots, the last videos decide when it ends, so an account
+    /// whose generations spread widely is judged by it (see rank_accounts).
+    double late_generation_s = 0;
 };
 
 struct rank_inputs {
@@ -34,9 +38,14 @@ struct rank_inputs {
 };
 
 /// The usable accounts with a free slot, best first: fastest expected finish (then price, then
-/// load), or cheapest (then finish, then load). With `fastest`, an account whose expected
-/// finish is later than the best one's — full accounts included, waiting for their slot — by
-/// more than the drain time is dropped: near the end a job waits for the quick account.
+/// load), or cheapest (then finish, then load). With `fastest`, an account whose finish is
+/// later than the best one's — full accounts included, waiting for their slot — by more than
+/// the drain time is dropped: near the end a job waits for the quick account. "Finish" there is
+/// the late one (`late_generation_s`) on accounts whose slots, not their submit rate, limit
+/// them: holding a job back from such an account costs a slot for a moment, while a job that
+/// runs long there ends the night late. An account limited by its submit rate is judged by the
+/// expected finish: a submit it does not make is not made up later.
+bool slot_bound(const account_view& a);
 std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in);
 
 /// The queue's drain time: jobs left over the accounts' total submit rate (per minute).

@@ -352,6 +352,13 @@ TEST(planner, the_request_budget_caps_polls_per_job) {
         {{20, 5, 5}, 90, 6, 4.4},
         // Hopeless budget: still one poll per job (the limiter spaces them).
         {{2, 120, 10}, 10, 6, 1},
+        // Bound by submits: 10 slots of 3 s could turn 200 jobs a minute, but 120 are started;
+        // (540 - 120) / 120 = 3.5 polls each (counting 200 would have left 1).
+        {{600, 120, 10}, 3, 6, 3.5},
+        // The queue is empty: no submits to spare requests for; 540 / 120 = 4.5.
+        {{600, 120, 10, 0.9, false}, 3, 6, 4.5},
+        // ... and 60 rpm, 10 slots of 30 s: 54 / 20 = 2.7 (against 1.7 while submitting).
+        {{60, 120, 10, 0.9, false}, 30, 6, 2.7},
     };
     for (const auto& r : rows) {
         EXPECT_NEAR(planned_polls_per_job(r.target, r.b, r.mean_s), r.expected, 0.05)
@@ -411,6 +418,30 @@ TEST(scheduling, a_slow_free_account_loses_the_last_jobs_to_a_full_quick_one) {
     EXPECT_TRUE(rank_accounts(both, {false, fluid_drain_time_s(10, both)}).empty());
     // A full account is never offered the job itself.
     EXPECT_TRUE(rank_accounts({quick}, {false, 1e9}).empty());
+}
+
+TEST(scheduling, near_the_end_a_slot_bound_account_is_judged_by_its_late_finish) {
+    // Atlas-like: 10 slots, 15 s expected but a 90th percentile of 25 s; WaveSpeed-like: full,
+    // a slot frees in 0.5 s, 5 s expected, 7 s late. Both turn over far fewer jobs than their
+    // submit rate allows (slot-bound).
+    account_view spread{"spread", "atlas", "m", 0.2, true, false, 0, 15, 0.9, 10, 1200, 25};
+    account_view quick{"quick", "wavespeed", "m", 0.2, true, true, 0.5, 5, 1.0, 10, 1200, 7};
+    EXPECT_TRUE(slot_bound(spread));
+    // 12 s of queue left: by the expected finish (15 against 5.5 + 12) the job would go to
+    // `spread`; by the late one (25 against 7.5 + 12) it waits for the quick account.
+    EXPECT_TRUE(rank_accounts({spread, quick}, {false, 12}).empty());
+    // More queue left: it goes.
+    ASSERT_EQ(rank_accounts({spread, quick}, {false, 20}).size(), 1u);
+    // Submit-bound accounts (a night limited by submits): the expected finish decides, as a
+    // submit held back is not made up later.
+    spread.submits_per_minute = 20;
+    quick.submits_per_minute = 20;
+    EXPECT_FALSE(slot_bound(spread));
+    ASSERT_EQ(rank_accounts({spread, quick}, {false, 12}).size(), 1u);
+    // No late time known: the expected one.
+    spread.submits_per_minute = 1200;
+    spread.late_generation_s = 0;
+    ASSERT_EQ(rank_accounts({spread, quick}, {false, 12}).size(), 1u);
 }
 
 TEST(scheduling, the_last_waves_go_longest_first_within_a_priority) {
