@@ -1,6 +1,5 @@
 -- shotfarm schema, version 3: the scheduler's shared state. Everything a fleet of daemons must
--- agree on lives here, so limits and budgets hold for all of them at once (DESIGN.md
--- "Accounts, limits, budgets"; docs/scheduler.md).
+-- agree on lives here, so limits and budgets hold for all of them at once (docs/scheduler.md).
 
 -- A batch is one shot list (its `project`): its priority and its budget.
 CREATE TABLE batches (
