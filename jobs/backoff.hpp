@@ -1,4 +1,5 @@
-// Retry delays: capped exponential backoff with full jitter (RELIABILITY.md rule 8).
+// Retry delays: capped exponential backoff with full jitter, so that jobs which failed together
+// spread their retries out instead of hitting the provider again in step.
 #pragma once
 
 #include <algorithm>

@@ -1807,8 +1807,9 @@ int account_config::submit_rate() const {
     if (submits_per_minute > 0) {
         return submits_per_minute;
     }
-    // MiniMax documents "Video Generation: 5 RPM" (PROVIDERS.md §4.7); the others publish no
-    // number we could hold to, so a submit is limited only as a request.
+    // MiniMax documents "Video Generation: 5 RPM"
+    // (https://platform.minimax.io/docs/guides/rate-limits); the others publish no number we
+    // could hold to, so a submit is limited only as a request.
     return provider == "minimax" ? std::min(5, requests_per_minute) : requests_per_minute;
 }
 
@@ -1818,9 +1819,10 @@ double generation_prior_s(const app_config& config, std::string_view model) {
             return s;
         }
     }
-    // Typical figures from the providers' pages (PROVIDERS.md §1.13, §2.11, §3.7): WaveSpeed's
-    // "30–90 s" (02/2.3 standard), "20–50 s" (2.3 fast), "40–70 s" (2.3 pro); Atlas's "1–5
-    // minutes" overall. A prior only places the first polls until real times are learned.
+    // Typical figures the providers publish (each with its source in docs/simulator.md, "Default
+    // generation times"): WaveSpeed's "30–90 s" (02/2.3 standard), "20–50 s" (2.3 fast), "40–70 s"
+    // (2.3 pro); Atlas's "1–5 minutes" overall. A prior only places the first polls until real
+    // times are learned.
     if (model == "hailuo-2.3-fast") {
         return 40;
     }

@@ -1,6 +1,6 @@
 // Where a take's video goes and how it gets there durably: temp file → MP4 check → SHA-256 →
 // fsync → rename → fsync(dir). Paths are built only from validated ids, never from anything a
-// provider returned (RELIABILITY.md §5.5).
+// provider returned, so no answer, hostile or broken, can make us write outside the output folder.
 #pragma once
 
 #include <cstdint>

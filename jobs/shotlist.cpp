@@ -468,7 +468,8 @@ private:
             }
         }
         // WebP only where every provider that could get the shot takes it: MiniMax alone does
-        // (PROVIDERS.md §4.2; Atlas, WaveSpeed and AI/ML API take JPG/PNG). Without a config an
+        // (https://platform.minimax.io/docs/api-reference/video-generation-fl2v lists "JPG, JPEG,
+        // PNG, WebP"; Atlas, WaveSpeed and AI/ML API take JPG/PNG). Without a config an
         // account pin's provider is unknown; the check is made again with the config.
         const bool pin_unknown = s.account && config_ == nullptr && !s.provider;
         if (local_image != nullptr && local_image->webp && provider_filter != "minimax" &&

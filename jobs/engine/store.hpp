@@ -1,6 +1,7 @@
 // The PostgreSQL job store: every step of a job is one short transaction here, and every
 // write by a job's owner names the lease epoch it claimed with, so a daemon that lost the
-// lease cannot overwrite the new owner's state (DESIGN.md "Pipeline of one job").
+// lease cannot overwrite the new owner's state (docs/operations.md, "Leases, fencing, and what
+// happens on a crash").
 // All SQL of the daemon lives in store.cpp.
 #pragma once
 
