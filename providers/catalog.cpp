@@ -53,9 +53,11 @@ void add_row(
 
 // Atlas Cloud. Atlas publishes no `resolution` field for Hailuo: the tier implies it (fast 512p,
 // standard 768p, pro 1080p for Hailuo 02), and Atlas proxies WaveSpeed's implementations of the
-// same model ids, so WaveSpeed's per-model facts stand in where Atlas is silent
-// (PROVIDERS.md §1.2, §1.14, §2.3). Every submit sends `enable_prompt_expansion: false`
-// explicitly (several 2.3 models default it to true): the studio's prompt is sent verbatim.
+// same model ids (Atlas's schemas, as its ComfyUI nodes AtlasCloudAI/atlascloud_comfyui expose
+// them, match WaveSpeed's https://wavespeed.ai/docs/docs-api/minimax/minimax-hailuo-* pages
+// word for word), so WaveSpeed's per-model facts stand in where Atlas is silent. Every submit
+// sends `enable_prompt_expansion: false` explicitly (several 2.3 models default it to true): the
+// studio's prompt is sent verbatim.
 // Where Atlas and WaveSpeed disagree on a price Atlas's own figure is used (the higher one in
 // every case seen); config `prices:` overrides any row.
 std::vector<offer> atlas_offers() {
@@ -88,17 +90,17 @@ std::vector<offer> atlas_offers() {
     };
 
     // Hailuo 02 Fast: I2V only (`image` required, `prompt` optional), {6,10} s, 512p.
-    // $0.10 "per run": https://www.atlascloud.ai/models/minimax/hailuo-02/fast (§1.12);
-    // 6 s $0.10 / 10 s $0.15: WaveSpeed minimax-hailuo-02-fast page (§2.10) and third-party
-    // credit tables on Atlas routes (§1.12).
+    // $0.10 "per run": https://www.atlascloud.ai/models/minimax/hailuo-02/fast;
+    // 6 s $0.10 / 10 s $0.15: WaveSpeed minimax-hailuo-02-fast page and third-party credit
+    // tables on Atlas routes.
     row("hailuo-02-fast", mode::i2v, 6, "512p", "minimax/hailuo-02/fast", 0.10, fast, true, false);
     row("hailuo-02-fast", mode::i2v, 10, "512p", "minimax/hailuo-02/fast", 0.15, fast, true, false);
 
     // Hailuo 02 Standard, 768p, {6,10} s. Per mode the dedicated model (t2v-standard /
     // i2v-standard) rather than the combined `standard`, whose Atlas node requires an image.
-    // $0.23 "per run": https://www.atlascloud.ai/zh/models/minimax/hailuo-02/standard (§1.12);
-    // 10 s $0.56: WaveSpeed -standard/-i2v-standard/-t2v-standard pages (§2.10) and third-party
-    // Atlas credit tables (§1.12). Atlas's i2v-standard schema marks `prompt` required.
+    // $0.23 "per run": https://www.atlascloud.ai/zh/models/minimax/hailuo-02/standard;
+    // 10 s $0.56: WaveSpeed -standard/-i2v-standard/-t2v-standard pages and third-party Atlas
+    // credit tables. Atlas's i2v-standard schema marks `prompt` required.
     row("hailuo-02-standard",
         mode::t2v,
         6,
@@ -138,11 +140,11 @@ std::vector<offer> atlas_offers() {
 
     // Hailuo 02 Pro, 1080p, 6 s only (MiniMax: 1080P = 6 s; WaveSpeed's "5 s" is a GAP).
     // T2V: `minimax/hailuo-02/pro` (Atlas schema: duration {6} only, prompt required ≤ 2000) —
-    // t2v-pro has no published price. $0.48 per run on WaveSpeed minimax-hailuo-02-pro (§2.10),
+    // t2v-pro has no published price. $0.48 per run on WaveSpeed minimax-hailuo-02-pro,
     // the one first-party price for this model id; third-party Atlas credit tables say
-    // $0.48–0.49 (§1.12).
+    // $0.48–0.49.
     // I2V: `minimax/hailuo-02/i2v-pro` (no duration field), $0.49 per generation on WaveSpeed
-    // minimax-hailuo-02-i2v-pro (§2.10); Atlas price GAP.
+    // minimax-hailuo-02-i2v-pro; Atlas price GAP.
     row("hailuo-02-pro", mode::t2v, 6, "1080p", "minimax/hailuo-02/pro", 0.48, plain, true, true);
     row("hailuo-02-pro",
         mode::i2v,
@@ -155,8 +157,8 @@ std::vector<offer> atlas_offers() {
         true);
 
     // Hailuo 2.3 Fast: I2V only, {6,10} s, 768p (WaveSpeed; one page version says 1080p: GAP).
-    // 6 s $0.19 "per run": https://www.atlascloud.ai/models/minimax/hailuo-2.3/fast (§1.12);
-    // 10 s $0.32: WaveSpeed minimax-hailuo-2.3-fast (§2.10), Atlas GAP.
+    // 6 s $0.19 "per run": https://www.atlascloud.ai/models/minimax/hailuo-2.3/fast;
+    // 10 s $0.32: WaveSpeed minimax-hailuo-2.3-fast, Atlas GAP.
     row("hailuo-2.3-fast", mode::i2v, 6, "768p", "minimax/hailuo-2.3/fast", 0.19, fast, true, false
     );
     row("hailuo-2.3-fast", mode::i2v, 10, "768p", "minimax/hailuo-2.3/fast", 0.32, fast, true, false
@@ -164,9 +166,10 @@ std::vector<offer> atlas_offers() {
 
     // Hailuo 2.3 Standard, 768p (one page version says 1080p: GAP), {6,10} s.
     // T2V 6 s $0.28: https://www.atlascloud.ai/models/minimax/hailuo-2.3/t2v-standard/llms.txt
-    // ("per second" there is a template error, §1.12; WaveSpeed charges $0.23: Atlas's own used);
-    // 10 s $0.56: WaveSpeed minimax-hailuo-2.3-t2v-standard (§2.10), Atlas GAP.
-    // I2V 6 s $0.28 / 10 s $0.56: WaveSpeed minimax-hailuo-2.3-i2v-standard (§2.10), Atlas GAP.
+    // ("per second" there is a template error, as on 2.3 fast, whose model page says "per run";
+    // WaveSpeed charges $0.23: Atlas's own used);
+    // 10 s $0.56: WaveSpeed minimax-hailuo-2.3-t2v-standard, Atlas GAP.
+    // I2V 6 s $0.28 / 10 s $0.56: WaveSpeed minimax-hailuo-2.3-i2v-standard, Atlas GAP.
     // prompt optional on i2v-standard (Atlas and WaveSpeed agree).
     row("hailuo-2.3-standard",
         mode::t2v,
@@ -207,8 +210,8 @@ std::vector<offer> atlas_offers() {
 
     // Hailuo 2.3 Pro, 1080p, one fixed duration (no `duration` field on Atlas; WaveSpeed says
     // "5 seconds", MiniMax 1080P = 6 s: we call it 6 s, GAP).
-    // T2V $0.49: https://www.atlascloud.ai/zh/models/minimax/hailuo-2.3/t2v-pro/llms.txt (§1.12).
-    // I2V $0.49: WaveSpeed minimax-hailuo-2.3-i2v-pro (§2.10), Atlas GAP; prompt optional.
+    // T2V $0.49: https://www.atlascloud.ai/zh/models/minimax/hailuo-2.3/t2v-pro/llms.txt.
+    // I2V $0.49: WaveSpeed minimax-hailuo-2.3-i2v-pro, Atlas GAP; prompt optional.
     row("hailuo-2.3-pro",
         mode::t2v,
         6,
@@ -231,9 +234,9 @@ std::vector<offer> atlas_offers() {
 }
 
 // WaveSpeedAI: the same model paths as Atlas (Atlas proxies WaveSpeed's implementations), its
-// own prices and input rules (PROVIDERS.md §2.3 inputs, §2.10 prices, all from the
-// https://wavespeed.ai/docs/docs-api/minimax/minimax-hailuo-* pages). Resolution is implied by
-// the path, as on Atlas. `enable_prompt_expansion: false` is sent explicitly (it defaults to
+// own prices and input rules (all from its model pages,
+// https://wavespeed.ai/docs/docs-api/minimax/minimax-hailuo-*). Resolution is implied by the path,
+// as on Atlas. `enable_prompt_expansion: false` is sent explicitly (it defaults to
 // true on several paths): the studio's prompt is sent verbatim.
 std::vector<offer> wavespeed_offers() {
     const boost::json::object plain{{"enable_prompt_expansion", false}};
@@ -243,7 +246,7 @@ std::vector<offer> wavespeed_offers() {
     const auto i2v = mode::i2v;
     const char* ws = "wavespeed";
     // hailuo-02/fast: image required, prompt optional, {6,10} s, 512p; $0.10 / $0.15
-    // (…/minimax-hailuo-02-fast, §2.10).
+    // (…/minimax-hailuo-02-fast).
     add_row(
         v, ws, "hailuo-02-fast", i2v, 6, "512p", "minimax/hailuo-02/fast", 0.10, fast, true, false
     );
@@ -251,7 +254,7 @@ std::vector<offer> wavespeed_offers() {
         v, ws, "hailuo-02-fast", i2v, 10, "512p", "minimax/hailuo-02/fast", 0.15, fast, true, false
     );
     // hailuo-02 t2v-standard (prompt required) / i2v-standard (prompt optional), 768p, {6,10} s;
-    // $0.23 / $0.56 (…/minimax-hailuo-02-t2v-standard, -i2v-standard, §2.10).
+    // $0.23 / $0.56 (…/minimax-hailuo-02-t2v-standard, -i2v-standard).
     add_row(
         v,
         ws,
@@ -306,7 +309,7 @@ std::vector<offer> wavespeed_offers() {
     );
     // hailuo-02 pro (t2v; no duration field, "fixed output in 5s" vs MiniMax's 1080P = 6 s:
     // called 6 s, GAP) $0.48 per run (…/minimax-hailuo-02-pro); i2v-pro (prompt "yes") $0.49
-    // per generation (…/minimax-hailuo-02-i2v-pro), §2.10. t2v-pro has no price (GAP): unused.
+    // per generation (…/minimax-hailuo-02-i2v-pro). t2v-pro has no price (GAP): unused.
     add_row(
         v, ws, "hailuo-02-pro", t2v, 6, "1080p", "minimax/hailuo-02/pro", 0.48, plain, false, true
     );
@@ -323,7 +326,7 @@ std::vector<offer> wavespeed_offers() {
         false,
         true
     );
-    // hailuo-2.3/fast: image required, {6,10} s, 768p; $0.19 / $0.32 (…-2.3-fast, §2.10).
+    // hailuo-2.3/fast: image required, {6,10} s, 768p; $0.19 / $0.32 (…-2.3-fast).
     add_row(
         v, ws, "hailuo-2.3-fast", i2v, 6, "768p", "minimax/hailuo-2.3/fast", 0.19, fast, true, false
     );
@@ -341,7 +344,7 @@ std::vector<offer> wavespeed_offers() {
         false
     );
     // hailuo-2.3 t2v-standard $0.23 / $0.56, i2v-standard (prompt optional) $0.28 / $0.56,
-    // 768p, {6,10} s (…-2.3-t2v-standard, -2.3-i2v-standard, §2.10).
+    // 768p, {6,10} s (…-2.3-t2v-standard, -2.3-i2v-standard).
     add_row(
         v,
         ws,
@@ -395,7 +398,7 @@ std::vector<offer> wavespeed_offers() {
         false
     );
     // hailuo-2.3 t2v-pro / i2v-pro (prompt optional): 1080p, fixed duration (no field; "5
-    // seconds" vs 6 s, GAP), $0.49 each (…-2.3-t2v-pro, -2.3-i2v-pro, §2.10).
+    // seconds" vs 6 s, GAP), $0.49 each (…-2.3-t2v-pro, -2.3-i2v-pro).
     add_row(
         v,
         ws,
@@ -425,15 +428,16 @@ std::vector<offer> wavespeed_offers() {
     return v;
 }
 
-// AI/ML API (PROVIDERS.md §3.1–3.6, from the aimlapi/api-docs repo): three model ids, the
+// AI/ML API (from its documentation source, the aimlapi/api-docs repo): three model ids, the
 // resolution as a body field ("768P" default, "1080P"; no 512P, so no hailuo-02-fast), `duration`
-// 6 or 10 (10 s only at 768P, MiniMax's rule §4.2/§7.4), `prompt` always required,
+// 6 or 10 (10 s only at 768P, MiniMax's own rule), `prompt` always required,
 // `image_url` the first frame (required for hailuo-2.3-fast, which is i2v only);
 // `enhance_prompt: false` sent explicitly (default true): the prompt is sent verbatim.
-// Prices (§3.6; $1 = 2,000,000 credits): hailuo-2.3 768P 6 s 588,000 credits = $0.294 and
-// hailuo-2.3-fast 399,000 credits = $0.1995 are the documented examples (default parameters).
+// Prices ($1 = 2,000,000 credits, its docs/faq/how-can-i-track-my-funds.md): hailuo-2.3 768P 6 s
+// 588,000 credits = $0.294 and hailuo-2.3-fast 399,000 credits = $0.1995 are the documented
+// examples (default parameters).
 // Everything else is a GAP: WaveSpeed's price for the same model, resolution and duration
-// (§2.10) × 1.05 — the mark-up the hailuo-2.3 example shows over WaveSpeed's $0.28 — rounded up
+// × 1.05 — the mark-up the hailuo-2.3 example shows over WaveSpeed's $0.28 — rounded up
 // to the cent. Config `prices:` overrides any of them.
 std::vector<offer> aimlapi_offers() {
     const boost::json::object p768{{"resolution", "768P"}, {"enhance_prompt", false}};
@@ -517,14 +521,15 @@ std::vector<offer> aimlapi_offers() {
     return v;
 }
 
-// MiniMax's own API (PROVIDERS.md §4.2): `model` MiniMax-Hailuo-02 / -2.3 / -2.3-Fast,
-// `resolution` 512P / 768P / 1080P, `duration` 6 or 10 — 10 s not at 1080P, 512P only on
-// Hailuo-02 and only image-to-video, 2.3-Fast image-to-video only; `prompt` required for t2v,
+// MiniMax's own API (https://platform.minimax.io/docs/api-reference/video-generation-i2v):
+// `model` MiniMax-Hailuo-02 / -2.3 / -2.3-Fast, `resolution` 512P / 768P / 1080P, `duration` 6 or
+// 10 — 10 s not at 1080P, 512P only on Hailuo-02 and only image-to-video, 2.3-Fast image-to-video
+// only; `prompt` required for t2v,
 // optional with a first frame (`first_frame_image`). `prompt_optimizer: false` sent explicitly
 // (default true): the prompt is sent verbatim.
-// Prices (§4.8): MiniMax's USD matrix is a GAP. 768P $0.25 (6 s) / $0.52 (10 s) are the
-// third-party summaries quoted there; the other cells scale those by WaveSpeed's ratio for the
-// same tier (§2.10) — 512P 6 s 0.25 × 0.10/0.23 → $0.11, 10 s 0.52 × 0.15/0.56 → $0.14; 1080P
+// Prices: MiniMax's USD matrix is a GAP (none published that we could read). 768P $0.25 (6 s)
+// / $0.52 (10 s) are third-party summaries; the other cells scale those by WaveSpeed's ratio for
+// the same tier — 512P 6 s 0.25 × 0.10/0.23 → $0.11, 10 s 0.52 × 0.15/0.56 → $0.14; 1080P
 // 6 s 0.25 × 0.49/0.23 → $0.54; 2.3-Fast 6 s 0.25 × 0.19/0.28 → $0.17, 10 s 0.52 × 0.32/0.56 →
 // $0.30 — rounded up to the cent. All lie inside the CN range ¥0.60–¥4.00 (≈ $0.08–$0.56).
 // Hailuo 2.3 is priced as Hailuo 02 (WaveSpeed charges the same for both at 768p 10 s and

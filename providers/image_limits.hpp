@@ -7,8 +7,9 @@
 
 namespace shotfarm::providers {
 
-/// "20MB" (Atlas §1.3; the others accept as much): larger images are refused at validation and
-/// never read whole at submit time.
+/// "20MB" (Atlas's image rules,
+/// https://www.atlascloud.ai/docs/more-models/minimax/video-02/generateVideo; the others accept
+/// as much): larger images are refused at validation and never read whole at submit time.
 inline constexpr std::uintmax_t max_image_bytes = 20'000'000;
 
 }  // namespace shotfarm::providers

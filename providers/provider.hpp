@@ -20,7 +20,7 @@ class http_client;
 namespace shotfarm::providers {
 
 /// What a caller must do about the outcome of one provider request — the same for every
-/// provider (DESIGN.md "Submit", RELIABILITY.md §2.3).
+/// provider (docs/pipeline.md, "Errors, by class").
 enum class outcome_class {
     ok,               ///< the request did what was asked
     retryable,        ///< definitely not billed (429, refused connection…); try again later

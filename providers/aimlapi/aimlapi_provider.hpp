@@ -1,5 +1,5 @@
-// AI/ML API adapter (PROVIDERS.md §3): POST /v2/video/generations → GET ?generation_id= →
-// video.url. Images go inline as data: URIs.
+// AI/ML API adapter (documented in the aimlapi/api-docs repository): POST /v2/video/generations →
+// GET ?generation_id= → video.url. Images go inline as data: URIs.
 #pragma once
 
 #include "providers/provider.hpp"

@@ -79,7 +79,7 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
            }) != hay.end();
 }
 
-// AI/ML API documents no moderation code (GAP, §3.3): recognise it by its words.
+// AI/ML API documents no moderation code (GAP): recognise it by its words.
 bool looks_moderated(std::string_view text) {
     for (std::string_view w : {"moderat", "sensitive", "nsfw", "content policy", "inappropriate"}) {
         if (contains_ci(text, w)) {
@@ -221,7 +221,8 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
     }
     if (r.status == "queued" || r.status == "generating" || r.status == "waiting" ||
         r.status == "active") {
-        r.state = remote_state::pending;  // the schema's two, and the doc loops' two (§3.3)
+        // The schema's two, and the two its docs' polling loops wait on (hailuo-2.3.md).
+        r.state = remote_state::pending;
         return r;
     }
     return undocumented_status("aimlapi", std::move(r));

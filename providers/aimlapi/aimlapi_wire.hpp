@@ -1,5 +1,6 @@
-// AI/ML API wire format (PROVIDERS.md §3), the current universal video endpoint, as pure
-// functions. Answers are bare objects; errors are {message, path, requestId, statusCode, …}.
+// AI/ML API wire format (aimlapi/api-docs, docs/api-references/video-models/), the current
+// universal video endpoint, as pure functions. Answers are bare objects; errors are
+// {message, path, requestId, statusCode, …}.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
-// Atlas Cloud adapter (PROVIDERS.md §1): generateVideo → prediction/{id} → outputs[0].
+// Atlas Cloud adapter (endpoints: https://atlascloud.ai/docs/zh/models/overview): generateVideo →
+// prediction/{id} → outputs[0].
 #pragma once
 
 #include "providers/provider.hpp"

@@ -97,7 +97,8 @@ outcome_class classify_status(unsigned http_status) {
             break;
     }
     if (http_status >= 500) {
-        // The job may have been created before the error: ambiguous (DESIGN.md "Submit").
+        // The job may have been created before the error: ambiguous (docs/pipeline.md, "Errors,
+        // by class").
         return outcome_class::ambiguous;
     }
     return outcome_class::rejected_input;  // 400, 404 (model not available), 413, 451, …
@@ -129,7 +130,8 @@ poll_result parse_poll(unsigned http_status, std::string_view body) {
     r.http_status = http_status;
     auto v = parse_json(body);
     if (http_status == 404 || http_status == 400) {
-        // Right after a submit a prediction can briefly be unknown (§1.6); the caller decides
+        // Right after a submit a prediction can briefly be unknown (Atlas's own ComfyUI client,
+        // AtlasCloudAI/atlascloud_comfyui, polls through 400/404 for 30 s); the caller decides
         // how long that grace lasts.
         r.cls = outcome_class::ok;
         r.state = remote_state::not_found;
@@ -210,7 +212,8 @@ poll_result parse_prediction(const json::object& data) {
         r.state = remote_state::pending;
         return r;
     }
-    // Not in Atlas's vocabulary (§1.6): guessing "pending" would poll a dead job forever.
+    // Not in Atlas's vocabulary (https://www.atlascloud.ai/docs/de/predictions): guessing "pending"
+    // would poll a dead job forever.
     return undocumented_status("atlas", std::move(r));
 }
 
@@ -228,7 +231,8 @@ upload_result parse_upload(unsigned http_status, std::string_view body) {
     const json::object* data = v ? data_object(*v) : nullptr;
     r.url = data != nullptr ? string_field(*data, "download_url") : std::string();
     if (r.url.empty() && v && v->is_object()) {
-        r.url = string_field(v->as_object(), "url");  // the zh doc sample's shape (§1.11)
+        // The shape of the sample on https://www.atlascloud.ai/docs/zh/upload-files.
+        r.url = string_field(v->as_object(), "url");
     }
     if (r.url.empty()) {
         r.cls = outcome_class::retryable;

@@ -1,5 +1,5 @@
-// Atlas Cloud wire format (PROVIDERS.md §1) as pure functions: request bodies in, our
-// taxonomy out. Sans-I/O so every quirk is unit-tested without a socket.
+// Atlas Cloud wire format (errors: https://atlascloud.ai/docs/en/errors) as pure functions: request
+// bodies in, our taxonomy out. Sans-I/O so every quirk is unit-tested without a socket.
 #pragma once
 
 #include <string>
@@ -30,10 +30,12 @@ poll_result parse_prediction(const boost::json::object& data);
 /// Maps an uploadMedia response onto an upload_result.
 upload_result parse_upload(unsigned http_status, std::string_view body);
 
-/// The class of an HTTP error status on Atlas (§1.8) for a request that reached it.
+/// The class of an HTTP error status on Atlas (https://atlascloud.ai/docs/en/errors) for a
+/// request that reached it.
 outcome_class classify_status(unsigned http_status);
 
-/// Atlas's error_code for "input rejected by content moderation" (§1.7).
+/// Atlas's error_code for "input rejected by content moderation"
+/// (https://www.atlascloud.ai/docs/errors.md).
 inline constexpr long moderation_error_code = 1039;
 
 }  // namespace shotfarm::providers::atlas

@@ -1,4 +1,5 @@
-// MiniMax adapter (PROVIDERS.md §4): POST /v1/video_generation → query → files/retrieve.
+// MiniMax adapter (https://platform.minimax.io/docs/api-reference/video-generation-i2v and the
+// query and download pages beside it): POST /v1/video_generation → query → files/retrieve.
 // A poll that finds Success retrieves the download URL itself (valid ~1 h); when a download
 // later answers 403/404/410 the pipeline polls again, which retrieves a fresh one.
 #pragma once

@@ -251,7 +251,8 @@ query_result parse_query_object(const json::object& o) {
         return q;
     }
     if (b.code != 0) {
-        // Check base_resp on every query, or a dead task looks in progress forever (§4.5).
+        // Check base_resp on every query, or a dead task looks in progress forever (integrators
+        // have polled an expired task's empty status for 30 minutes).
         r.message = base_resp_text(b);
         if (b.code == 2013) {
             r.cls = outcome_class::ok;  // an unknown (or expired) task_id: the not-found grace

@@ -1,6 +1,7 @@
-// MiniMax's own video API (PROVIDERS.md §4) as pure functions. Business errors arrive as
-// HTTP 200 with base_resp.status_code != 0; a finished task names a file_id, and a second GET
-// (files/retrieve) turns it into a download URL that expires after about an hour.
+// MiniMax's own video API (https://platform.minimax.io/docs/api-reference/video-generation-i2v)
+// as pure functions. Business errors arrive as HTTP 200 with base_resp.status_code != 0; a
+// finished task names a file_id, and a second GET (files/retrieve) turns it into a download URL
+// that expires after about an hour.
 #pragma once
 
 #include <string>
@@ -23,9 +24,11 @@ std::string retrieve_path(std::string_view file_id);
 /// callback_url?}.
 std::string submit_body(const submit_request& req);
 
-/// The class of a base_resp.status_code (§4.5): 0 ok; 1000/1001/1002/1024/1033 (and the
-/// limits 1039/1041/2045) retryable; 2013, 1026/1027 (moderation), 1042 rejected_input;
-/// 1004/2049 (auth), 1008 (balance), 1028/1030/2056 (quota) account_problem; others retryable.
+/// The class of a base_resp.status_code
+/// (https://platform.minimax.io/docs/api-reference/errorcode.md; the quota codes 1028/1030 from
+/// MiniMax's CLI, MiniMax-AI/cli): 0 ok; 1000/1001/1002/1024/1033 (and the limits 1039/1041/2045)
+/// retryable; 2013, 1026/1027 (moderation), 1042 rejected_input; 1004/2049 (auth), 1008 (balance),
+/// 1028/1030/2056 (quota) account_problem; others retryable.
 outcome_class classify_base_resp(long long status_code);
 
 /// The class of an HTTP error status (MiniMax itself answers 200; gateways do not).

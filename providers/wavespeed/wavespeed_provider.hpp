@@ -1,5 +1,5 @@
-// WaveSpeedAI adapter (PROVIDERS.md §2): POST /api/v3/<model> → predictions/{id}/result →
-// data.outputs[0]. Images go inline as data: URIs.
+// WaveSpeedAI adapter (https://www.wavespeed.ai/docs/submit-task): POST /api/v3/<model> →
+// predictions/{id}/result → data.outputs[0]. Images go inline as data: URIs.
 #pragma once
 
 #include "providers/provider.hpp"

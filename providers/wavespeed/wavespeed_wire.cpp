@@ -233,7 +233,7 @@ poll_result parse_prediction(const json::object& data) {
         return r;
     }
     if (r.status == "created" || r.status == "processing" || r.status == "pending") {
-        r.state = remote_state::pending;  // "pending" is on one doc page (§2.4)
+        r.state = remote_state::pending;  // "pending" is on one doc page (get-started)
         return r;
     }
     return undocumented_status("wavespeed", std::move(r));

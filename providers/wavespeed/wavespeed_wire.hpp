@@ -1,5 +1,5 @@
-// WaveSpeedAI wire format (PROVIDERS.md §2) as pure functions: the model path is the URL, the
-// body is flat JSON, every answer is a {code, message, data} envelope.
+// WaveSpeedAI wire format (https://www.wavespeed.ai/docs/submit-task) as pure functions: the model
+// path is the URL, the body is flat JSON, every answer is a {code, message, data} envelope.
 #pragma once
 
 #include <string>
