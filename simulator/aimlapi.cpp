@@ -22,11 +22,12 @@ constexpr std::string_view provider_name = "aimlapi";
 constexpr std::string_view current_path = "/v2/video/generations";
 constexpr std::string_view legacy_path = "/v2/generate/video/minimax/generation";
 constexpr std::size_t max_prompt_chars = 2000;
-constexpr double credits_per_usd = 2'000'000;  // §3.6
+// "$1 USD = 2,000,000 credits": aimlapi/api-docs, docs/faq/how-can-i-track-my-funds.md.
+constexpr double credits_per_usd = 2'000'000;
 
-// What AI/ML API accepts per model (§3.2, MiniMax's combination rules §4.2) and charges (§3.6:
-// 2.3 and 2.3-fast derived from the doc examples at 768P 6 s; the rest is a GAP, priced with
-// WaveSpeed's 10 s / 1080P ratios).
+// What AI/ML API accepts per model (its schemas in aimlapi/api-docs, with MiniMax's own
+// combination rules) and charges (2.3 and 2.3-fast derived from the doc examples at 768P 6 s; the
+// rest is a GAP, priced with WaveSpeed's 10 s / 1080P ratios).
 struct model_spec {
     std::string_view id;
     bool image_required;
@@ -90,7 +91,7 @@ json::object meta(const job& j) {
 }
 
 // In-progress statuses: `queued` then `waiting` while created, `active` then `generating`
-// while processing (the doc loops' undocumented values included, §3.3).
+// while processing (the undocumented values its docs' polling loops wait on included).
 std::string_view status_of(sim_state& state, const job& j) {
     if (j.hostile.bogus_status) {
         return bogus_status;

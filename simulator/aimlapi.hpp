@@ -1,7 +1,7 @@
-// AI/ML API (api.aimlapi.com) as shotfarm-sim emulates it — PROVIDERS.md §3: the current
-// POST/GET /v2/video/generations and the legacy POST/GET /v2/generate/video/minimax/generation;
-// bare JSON objects; errors `{message, path, requestId, statusCode, timestamp}`; 403 for an
-// exhausted balance.
+// AI/ML API (api.aimlapi.com) as shotfarm-sim emulates it (sources: docs/simulator.md, "AI/ML API
+// routes"): the current POST/GET /v2/video/generations and the legacy POST/GET
+// /v2/generate/video/minimax/generation; bare JSON objects; errors
+// `{message, path, requestId, statusCode, timestamp}`; 403 for an exhausted balance.
 #pragma once
 
 #include <memory>

@@ -20,13 +20,18 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view provider_name = "atlas";
-constexpr std::size_t max_body_bytes = 50u * 1024 * 1024;  // §1.3
-constexpr std::size_t max_prompt_chars = 2000;             // §1.2
-constexpr int moderation_error_code = 1039;                // §1.7
+// Body limit 413: https://atlascloud.ai/docs/en/errors. Prompt "Maximum support 2000 characters":
+// https://www.atlascloud.ai/docs/more-models/minimax/video-01/generateVideo. Moderation
+// error_code: https://www.atlascloud.ai/docs/errors.md.
+constexpr std::size_t max_body_bytes = 50u * 1024 * 1024;
+constexpr std::size_t max_prompt_chars = 2000;
+constexpr int moderation_error_code = 1039;
 
 enum class image_rule { required, optional, ignored };
 
-// What Atlas accepts per Hailuo model (PROVIDERS.md §1.2) and what a run costs (§1.12, §2.10).
+// What Atlas accepts per Hailuo model (its schemas, as its ComfyUI nodes
+// AtlasCloudAI/atlascloud_comfyui expose them) and what a run costs (Atlas's model pages, else
+// WaveSpeed's price; each row's source is in docs/simulator.md).
 // This is the provider's table, kept apart from shotfarm's own catalog on purpose.
 struct model_spec {
     std::string_view id;
@@ -326,7 +331,8 @@ net::http_response_t get_prediction(exchange& ex, const key_config& key, std::st
         return ex.error(http::status::not_found, "not_found", "prediction not found");
     }
     if (state.now() < j->visible) {
-        // A freshly created prediction is briefly not found (§1.6).
+        // A freshly created prediction is briefly not found (Atlas's own ComfyUI client polls
+        // through 400/404 for 30 s after a submit).
         state.count_lag_404();
         json::object body;
         body["code"] = 404;
@@ -455,7 +461,8 @@ net::http_response_t route(sim_state& state, const net::http_request_t& req) {
     if (path == "/api/v1/models" && method == http::verb::get) {
         return list_models(ex);  // the catalog needs no key
     }
-    // Auth before routing: a wrong path with a bad key is 401, not 404 (§1.8).
+    // Auth before routing: a wrong path with a bad key is 401, not 404
+    // (https://atlascloud.ai/docs/en/errors).
     const auto token = bearer_token(req);
     const auto* key = token ? state.find_key(*token, provider_name) : nullptr;
     if (key == nullptr) {

@@ -1,4 +1,5 @@
-// Atlas Cloud (api.atlascloud.ai) as shotfarm-sim emulates it — PROVIDERS.md §1:
+// Atlas Cloud (api.atlascloud.ai) as shotfarm-sim emulates it (sources:
+// docs/simulator.md, "Atlas Cloud routes"):
 // POST /api/v1/model/generateVideo, GET /api/v1/model/prediction/{id},
 // POST /api/v1/model/uploadMedia, GET /api/v1/models; `{code, data}` envelopes, errors
 // `{code, msg, request_id, data:null}`, X-Request-ID on every answer, auth before routing.

@@ -1,5 +1,6 @@
 // Helpers every emulated provider shares: request parsing (path, query, bearer key), prompt and
-// image checks (the §1.3 image rules all four providers document), prompt triggers, JSON answers.
+// image checks (the image rules all four providers document: JPG/PNG (MiniMax also WebP), aspect
+// 2:5–5:2, short side > 300 px, ≤ 20 MB), prompt triggers, JSON answers.
 #pragma once
 
 #include <cstdint>

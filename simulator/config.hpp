@@ -102,9 +102,9 @@ struct sim_config {
 // "minimax").
 bool is_provider(std::string_view name);
 
-// The generation time PROVIDERS.md documents for a provider's model (and clip length), as a
-// log-normal whose median is the geometric mean of the documented range and whose range spans
-// ±2 sigma; nullopt when PROVIDERS.md gives no figure. Table and sources: docs/simulator.md.
+// The generation time a provider documents for its model (and clip length), as a log-normal
+// whose median is the geometric mean of the documented range and whose range spans ±2 sigma;
+// nullopt when the provider gives no figure. Table and sources: docs/simulator.md.
 std::optional<model_timing> documented_timing(
     std::string_view provider, std::string_view model, int duration_s
 );

@@ -21,7 +21,7 @@ namespace {
 constexpr std::string_view provider_name = "minimax";
 constexpr std::size_t max_prompt_chars = 2000;
 
-// base_resp codes (§4.5).
+// base_resp codes (https://platform.minimax.io/docs/api-reference/errorcode.md).
 constexpr int code_rate_limit = 1002;
 constexpr int code_auth = 1004;
 constexpr int code_balance = 1008;
@@ -32,8 +32,9 @@ constexpr int code_output_sensitive = 1027;
 constexpr int code_invalid_params = 2013;
 constexpr int code_invalid_key = 2049;
 
-// Per model (§4.2): which resolutions, whether 10 s is allowed at each, i2v-only, and a price
-// per resolution × duration (§4.8: USD matrix is a GAP — 768P from third-party summaries, the
+// Per model (https://platform.minimax.io/docs/api-reference/video-generation-i2v): which
+// resolutions, whether 10 s is allowed at each, i2v-only, and a price per resolution × duration
+// (MiniMax's USD matrix is a GAP — 768P from third-party summaries, the
 // rest scaled like WaveSpeed's; 0 = combination not offered).
 struct model_spec {
     std::string_view id;
@@ -199,7 +200,7 @@ std::optional<net::http_response_t> prepare_create(
         out.callback_url = std::string(c->as_string());
     }
     if (prompt.find("[sim:reject]") != std::string::npos) {
-        // Input moderation at submit: refused, never billed (§4.5 code 1026).
+        // Input moderation at submit: refused, never billed (code 1026, "input new_sensitive").
         return fail(state, code_input_sensitive, "moderation", "input new_sensitive");
     }
     out.price = price;

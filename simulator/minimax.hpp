@@ -1,4 +1,5 @@
-// MiniMax's own API (api.minimax.io) as shotfarm-sim emulates it — PROVIDERS.md §4:
+// MiniMax's own API (api.minimax.io) as shotfarm-sim emulates it (sources:
+// docs/simulator.md, "MiniMax routes"):
 // POST /v1/video_generation, GET /v1/query/video_generation?task_id=,
 // GET /v1/files/retrieve?file_id= (download_url expiring after minimax_url_ttl_s), callback_url
 // (challenge echo, then status pushes: webhooks.hpp); business

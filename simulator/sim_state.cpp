@@ -234,7 +234,7 @@ job& sim_state::accept(job j, std::optional<job_outcome> forced) {
     j.submitted_wall = std::chrono::system_clock::now();
     j.submitted = now();
 
-    // SIM.yaml `models`, then an explicit `default_timing`, then what PROVIDERS.md documents.
+    // SIM.yaml `models`, then an explicit `default_timing`, then what the provider documents.
     model_timing timing = fallback_timing;
     if (const auto it = config_.models.find(j.model); it != config_.models.end()) {
         timing = it->second;

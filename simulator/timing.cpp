@@ -1,5 +1,5 @@
-// Documented generation times (PROVIDERS.md §1.13, §2.11, §3.7, §4.9), the defaults for models
-// SIM.yaml does not time itself. The table is reproduced in docs/simulator.md.
+// Documented generation times, the defaults for models SIM.yaml does not time itself. The table,
+// with the provider page each figure comes from, is reproduced in docs/simulator.md.
 #include <cmath>
 #include <initializer_list>
 
@@ -34,11 +34,12 @@ std::optional<model_timing> documented_timing(
     std::string_view provider, std::string_view model, int duration_s
 ) {
     if (provider == "atlas") {
-        // §1.13: "Video generation typically takes 1-5 minutes." (every model)
+        // Atlas's MCP server (AtlasCloudAI/mcp-server): "Video generation typically takes 1-5
+        // minutes." (every model)
         return range(60, 300);
     }
     if (provider == "wavespeed") {
-        // §2.11, per model page; the i2v/t2v sibling of a documented tier shares its figure.
+        // WaveSpeed's model pages; the i2v/t2v sibling of a documented tier shares its figure.
         if (is_one_of(
                 model,
                 {"minimax/hailuo-02/standard",
@@ -58,7 +59,8 @@ std::optional<model_timing> documented_timing(
         return std::nullopt;  // 02 fast / pro tiers: no figure
     }
     if (provider == "aimlapi") {
-        // §3.7: hailuo-02 "4-5 minutes for a 6-second video and 8-9 minutes for a 10-second".
+        // aimlapi/api-docs hailuo-02.md: "4-5 minutes for a 6-second video and 8-9 minutes for a
+        // 10-second".
         if (model == "minimax/hailuo-02") {
             return duration_s == 10 ? range(480, 540) : range(240, 300);
         }
@@ -70,7 +72,7 @@ std::optional<model_timing> documented_timing(
         }
         return std::nullopt;
     }
-    return std::nullopt;  // MiniMax §4.9: not documented
+    return std::nullopt;  // MiniMax: not documented
 }
 
 }  // namespace shotfarm::simulator

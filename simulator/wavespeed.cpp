@@ -23,7 +23,8 @@ constexpr std::size_t max_prompt_chars = 2000;
 
 enum class image_rule { required, optional, ignored };
 
-// What WaveSpeed accepts per Hailuo model path (PROVIDERS.md §2.3) and its price (§2.10).
+// What WaveSpeed accepts per Hailuo model path and its price (its model pages,
+// https://wavespeed.ai/docs/docs-api/minimax/minimax-hailuo-*).
 struct model_spec {
     std::string_view id;
     bool prompt_required;

@@ -1,4 +1,5 @@
-// WaveSpeedAI (api.wavespeed.ai) as shotfarm-sim emulates it — PROVIDERS.md §2:
+// WaveSpeedAI (api.wavespeed.ai) as shotfarm-sim emulates it (sources:
+// docs/simulator.md, "WaveSpeed routes"):
 // POST /api/v3/<model path> (flat JSON inputs), GET /api/v3/predictions/{id}/result and
 // GET /api/v3/predictions/{id}, GET /api/v3/webhook/secret; `{code, message, data}` envelopes;
 // failures inside 200.
