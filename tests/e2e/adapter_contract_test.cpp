@@ -329,7 +329,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---- Status words --------------------------------------------------------------------------
 //
-// Every status word each provider documents (PROVIDERS.md; the simulator emits each of them),
+// Every status word each provider documents (docs/simulator.md lists them per provider, with
+// the documentation they come from; the simulator emits each of them),
 // seen through the real adapter: which words mean "still going", "done" and "failed".
 
 struct status_words {
@@ -342,7 +343,8 @@ const std::map<std::string, status_words>& documented_words() {
     static const std::map<std::string, status_words> words = {
         {"atlas", {{"created", "processing"}, {"completed", "succeeded"}, {"failed"}}},
         {"wavespeed", {{"created", "processing"}, {"completed"}, {"failed"}}},
-        // `waiting` and `active` are undocumented but seen in the wild (PROVIDERS.md §3).
+        // `waiting` and `active` are not in the schema, but AI/ML API's own polling examples
+        // (aimlapi/api-docs) wait on them.
         {"aimlapi", {{"queued", "waiting", "active", "generating"}, {"completed"}, {"error"}}},
         {"minimax", {{"Preparing", "Queueing", "Processing"}, {"Success"}, {"Fail", "Failed"}}},
     };

@@ -5,7 +5,7 @@
 // the simulator's ledger (what was billed, which faults fired, the highest concurrency per key)
 // against the shared database and the files on disk.
 //
-// What the ledger allows (docs/simulator.md §Faults; RELIABILITY.md §2.3, §7 A1/A5/B2):
+// What the ledger allows (docs/simulator.md §Faults; docs/operations.md, "Ambiguous"):
 // - A billed generation the daemons never learned the id of (an *orphan*) comes from a lost
 //   response (created, then the connection dropped) or from a kill between the POST and the
 //   commit of its answer. 5xx and resets are drawn before the simulator handles a request:

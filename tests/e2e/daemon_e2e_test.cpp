@@ -239,9 +239,9 @@ TEST(DaemonE2E, SigtermMidBatchExitsZeroLeavesEveryJobResumableAndTheNextDaemonP
     expect_files_verified(f);
 }
 
-// RELIABILITY.md B3: a daemon paused past its lease (a VM stall; here SIGSTOP) wakes up believing
-// it owns its jobs. Another daemon has taken them over; every write the zombie tries is refused
-// by the epoch, nothing is written twice, nothing is paid twice but for ambiguity.
+// docs/operations.md, "Leases, fencing": a daemon paused past its lease (a VM stall; here SIGSTOP)
+// wakes up believing it owns its jobs. Another daemon has taken them over; every write the zombie
+// tries is refused by the epoch, nothing is written twice, nothing is paid twice but for ambiguity.
 TEST(DaemonE2E, APausedDaemonIsFencedOutAndItsJobsAreFinishedByAnotherWithoutDoubleWrites) {
     farm_options o = with_time_scale(0.05);  // 3 s generations
     o.extra_config = "lease_ttl_s: 3\n";
@@ -392,9 +392,9 @@ TEST(DaemonE2E, HeldAmbiguousJobsWaitForTheOperatorAndRetrySubmitsThemAgain) {
     EXPECT_EQ(d->wait(30s), 0) << d->err();
 }
 
-// RELIABILITY.md B1/D5: three daemons on one account whose provider limits are the config's own
-// (2 in flight, 30 submits a minute): the limits hold for the fleet — the provider never had to
-// refuse anything — and the work was shared.
+// docs/operations.md, "Several daemons, one database": three daemons on one account whose provider
+// limits are the config's own (2 in flight, 30 submits a minute): the limits hold for the fleet —
+// the provider never had to refuse anything — and the work was shared.
 TEST(DaemonE2E, ThreeDaemonsShareTheWorkAndOneAccountsLimitsHoldForTheFleet) {
     farm_options o;
     o.sim_yaml =

@@ -1,4 +1,5 @@
-// shotfarm-sim's AI/ML API emulation (PROVIDERS.md §3) over loopback against the real process.
+// shotfarm-sim's AI/ML API emulation (docs/simulator.md, "AI/ML API routes") over loopback against
+// the real process.
 #include <set>
 #include <string>
 #include <vector>

@@ -342,13 +342,14 @@ TEST(sim_contract, default_timing_per_provider_model_follows_providers_md) {
     auto range = [](double low, double high) {
         return expected{std::sqrt(low * high), std::log(high / low) / 4};
     };
+    // The documented figures; their sources: docs/simulator.md, "Default generation times".
     const std::vector<expected> table{
-        range(60, 300),   // Atlas §1.13, "1-5 minutes"
-        range(20, 50),    // WaveSpeed §2.11, 2.3 fast "20-50 seconds"
+        range(60, 300),   // Atlas, "1-5 minutes"
+        range(20, 50),    // WaveSpeed, 2.3 fast "20-50 seconds"
         {90, 0.3},        // WaveSpeed 02 pro: no figure, the fallback
-        range(240, 300),  // AI/ML API §3.7, hailuo-02 6 s "4-5 minutes"
-        range(480, 540),  // AI/ML API §3.7, hailuo-02 10 s "8-9 minutes"
-        {90, 0.3},        // MiniMax §4.9: not documented, the fallback
+        range(240, 300),  // AI/ML API, hailuo-02 6 s "4-5 minutes"
+        range(480, 540),  // AI/ML API, hailuo-02 10 s "8-9 minutes"
+        {90, 0.3},        // MiniMax: not documented, the fallback
     };
     for (std::size_t i = 0; i < table.size(); ++i) {
         const double z = std::log(reference[i] / 100.0);

@@ -1,4 +1,5 @@
-// shotfarm-sim's MiniMax emulation (PROVIDERS.md §4) over loopback against the real process.
+// shotfarm-sim's MiniMax emulation (docs/simulator.md, "MiniMax routes") over loopback against the
+// real process.
 #include <string>
 #include <vector>
 
@@ -218,7 +219,7 @@ TEST(sim_minimax, business_errors_are_http_200_with_base_resp) {
         http_call(sim.port(), http::verb::post, "/v1/video_generation", json::serialize(t2v)), 1004
     );
     expect_code(create(sim, "bad-key", t2v), 2049);
-    // Combination rules (§4.2).
+    // Combination rules (docs/simulator.md, "MiniMax routes").
     auto with = [](json::object o, const char* k, json::value v) {
         o[k] = std::move(v);
         return o;

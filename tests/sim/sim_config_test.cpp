@@ -72,13 +72,14 @@ TEST(sim_config, empty_file_gives_defaults) {
 }
 
 TEST(sim_config, documented_timings_follow_providers_md) {
-    // Atlas §1.13 "1-5 minutes": every model, median the geometric mean, range = ±2 sigma.
+    // The documented figures; their sources: docs/simulator.md, "Default generation times".
+    // Atlas "1-5 minutes": every model, median the geometric mean, range = ±2 sigma.
     const auto atlas = documented_timing("atlas", "minimax/hailuo-02/fast", 6);
     ASSERT_TRUE(atlas);
     EXPECT_NEAR(atlas->median_s, 134.16, 0.01);
     EXPECT_NEAR(atlas->median_s * std::exp(2 * atlas->sigma), 300, 0.01);
     EXPECT_NEAR(atlas->median_s * std::exp(-2 * atlas->sigma), 60, 0.01);
-    // WaveSpeed §2.11, per model family.
+    // WaveSpeed, per model family.
     const auto fast = documented_timing("wavespeed", "minimax/hailuo-2.3/fast", 6);
     ASSERT_TRUE(fast);
     EXPECT_NEAR(fast->median_s, std::sqrt(20.0 * 50.0), 1e-9);
@@ -88,7 +89,7 @@ TEST(sim_config, documented_timings_follow_providers_md) {
         1e-9
     );
     EXPECT_FALSE(documented_timing("wavespeed", "minimax/hailuo-02/pro", 6));
-    // AI/ML API §3.7: hailuo-02 depends on the clip length.
+    // AI/ML API: hailuo-02 depends on the clip length.
     EXPECT_NEAR(
         documented_timing("aimlapi", "minimax/hailuo-02", 6)->median_s,
         std::sqrt(240.0 * 300.0),
@@ -101,7 +102,7 @@ TEST(sim_config, documented_timings_follow_providers_md) {
     );
     EXPECT_DOUBLE_EQ(documented_timing("aimlapi", "minimax/hailuo-2.3", 6)->median_s, 98);
     EXPECT_DOUBLE_EQ(documented_timing("aimlapi", "minimax/hailuo-2.3-fast", 6)->median_s, 69);
-    // MiniMax §4.9: not documented.
+    // MiniMax: not documented.
     EXPECT_FALSE(documented_timing("minimax", "MiniMax-Hailuo-02", 6));
 }
 

@@ -1,4 +1,5 @@
-// shotfarm-sim's WaveSpeed emulation (PROVIDERS.md §2) over loopback against the real process.
+// shotfarm-sim's WaveSpeed emulation (docs/simulator.md, "WaveSpeed routes") over loopback against
+// the real process.
 #include <set>
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// The AI/ML API wire format (PROVIDERS.md §3) mapped onto the one error taxonomy.
+// The AI/ML API wire format (aimlapi/api-docs) mapped onto the one error taxonomy.
 #include "providers/aimlapi/aimlapi_wire.hpp"
 
 #include <boost/json.hpp>

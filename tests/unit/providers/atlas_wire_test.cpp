@@ -1,4 +1,5 @@
-// The Atlas Cloud wire format (PROVIDERS.md §1) mapped onto the one error taxonomy.
+// The Atlas Cloud wire format (errors: https://atlascloud.ai/docs/en/errors) mapped onto the one
+// error taxonomy.
 #include "providers/atlas/atlas_wire.hpp"
 
 #include <boost/json.hpp>
@@ -122,7 +123,8 @@ TEST(AtlasWire, CompletedAnswersReportTheGenerationTimeOnTheProvidersClock) {
 }
 
 TEST(AtlasWire, TopLevelStatusIsNotTheJobStatus) {
-    // A client reading the top-level field instead of data.status spins forever (§1.7).
+    // A client reading the top-level field instead of data.status spins forever ("Always
+    // check data.status", https://www.atlascloud.ai/docs/errors.md).
     auto r = parse_poll(200, R"({"status":"completed","data":{"status":"failed","error":"boom"}})");
     EXPECT_EQ(r.state, remote_state::failed);
 }

@@ -1,4 +1,5 @@
-// MiniMax's own API (PROVIDERS.md §4): errors inside HTTP 200, two-step download.
+// MiniMax's own API (https://platform.minimax.io/docs/api-reference/video-generation-i2v):
+// errors inside HTTP 200, two-step download.
 #include "providers/minimax/minimax_wire.hpp"
 
 #include <boost/json.hpp>
@@ -148,7 +149,8 @@ TEST(MinimaxWire, FailAndFailedAreBothTerminal) {
 }
 
 TEST(MinimaxWire, QueryBaseRespIsCheckedEveryTime) {
-    // An empty status with an error must not look like "still processing" (§4.5, §7.2).
+    // An empty status with an error must not look like "still processing" (the error is in
+    // base_resp: https://platform.minimax.io/docs/api-reference/errorcode.md).
     auto auth = parse_query(200, with_code(1004, "token not match group"));
     EXPECT_EQ(auth.poll.cls, outcome_class::account_problem);
     EXPECT_NE(auth.poll.state, remote_state::succeeded);

@@ -1,4 +1,5 @@
-// The WaveSpeedAI wire format (PROVIDERS.md §2) mapped onto the one error taxonomy.
+// The WaveSpeedAI wire format (https://www.wavespeed.ai/docs/submit-task) mapped onto the one error
+// taxonomy.
 #include "providers/wavespeed/wavespeed_wire.hpp"
 
 #include <boost/json.hpp>
