@@ -10,9 +10,10 @@ and the ledger (GET /_sim/ledger): exactly the expected submissions with the mod
 the expected rejections, uploads and per-key request counts. Printed video URLs are downloaded
 and compared with the ledger's SHA-256.
 
-With --seeds pointing at the page captures (../shared/seeds), it first checks each sample is the
-page's code: undoing the substitutions its header lists must give the captured lines (indentation
-and blank lines aside). Without the captures (CI) that check is skipped and says so.
+With --seeds pointing at the page captures (text files kept outside the repository; README.md
+names the page each one is), it first checks each sample is the page's code: undoing the
+substitutions its header lists must give the captured lines (indentation and blank lines aside).
+Without the captures (CI) that check is skipped and says so.
 
 Exit 0 when everything holds; otherwise every failure is printed and the exit status is 1.
 """
@@ -264,7 +265,7 @@ def check_calls(name, expected, entries):
                     body = json.loads(e["body"])
                 except ValueError:
                     body = {}
-                # Atlas's documented error shape (PROVIDERS.md §1.8).
+                # Atlas's documented error shape (https://www.atlascloud.ai/docs/errors.md).
                 check(body.get("code") == status and body.get("data", 0) is None and
                       isinstance(body.get("request_id"), str) and word in body.get("msg", ""),
                       f"{name}: error body is not Atlas's {status} naming {word!r}: {e['body']}")

@@ -1,4 +1,5 @@
-# Seed: ../shared/seeds/003_35a7f2f2873caecc.txt, lines 7-68 (AI/ML API hailuo-02 page, "Full
+# Seed: page capture 003_35a7f2f2873caecc.txt, lines 7-68 (AI/ML API hailuo-02 page, whose source
+# is docs/api-references/video-models/minimax/hailuo-02.md in the aimlapi/api-docs repository: "Full
 # Example: Generating and Retrieving the Video From the Server"; the legacy
 # /v2/generate/video/minimax/generation endpoint).
 # Differs from the page only in:

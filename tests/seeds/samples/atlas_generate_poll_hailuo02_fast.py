@@ -1,13 +1,15 @@
-# Seed: ../shared/seeds/000_05c238add73bf4ea.txt, lines 29-68 (Atlas Cloud model page, "code example").
+# Seed: page capture 000_05c238add73bf4ea.txt, lines 29-68 (Atlas Cloud model page, "code example";
+# the Indonesian version of https://www.atlascloud.ai/models/minimax/hailuo-02/fast).
 # Differs from the page only in (the capture kept its indentation):
 #   - `import os` added after `import time`
 #   - "https://api.atlascloud.ai" -> os.environ['ATLASCLOUD_BASE_URL'] (2 places)
 #   - "Bearer $ATLASCLOUD_API_KEY" -> f"Bearer {os.environ['ATLASCLOUD_API_KEY']}" (2 places)
 #
 # The model cannot accept what this sends: minimax/hailuo-02/fast is image-to-video only
-# (PROVIDERS.md §1.2: image required) and this sends no image (its duration 3 is outside {6,10}
-# too). The provider answers 400 {code,msg,request_id,data:null} (§1.8), so the sample stops at
-# generate_result["data"]["id"] (data is null): the driver expects that 400 and a TypeError.
+# (Atlas's schema: image required) and this sends no image (its duration 3 is outside {6,10}
+# too). The provider answers 400 {code,msg,request_id,data:null}
+# (https://atlascloud.ai/docs/en/errors), so the sample stops at generate_result["data"]["id"]
+# (data is null): the driver expects that 400 and a TypeError.
 import requests
 import time
 import os

@@ -1,4 +1,5 @@
-# Seed: ../shared/seeds/001_a63fee936e3191c4.txt, lines 8-41 (Atlas Cloud model page, "code example").
+# Seed: page capture 001_a63fee936e3191c4.txt, lines 8-41 (Atlas Cloud model page, "code example";
+# the Chinese https://www.atlascloud.ai/zh/models/minimax/hailuo-02/standard).
 # Differs from the page only in:
 #   - indentation and blank lines restored (the capture lost them; as in seed 000's copy)
 #   - `import os` added after `import time`
@@ -7,9 +8,10 @@
 #
 # The model cannot accept what this sends: minimax/hailuo-02/standard takes a prompt without an
 # image, and width/height/fps are ignored, but `duration` is a Hailuo parameter whose allowed
-# values are 6 and 10 (PROVIDERS.md §1.2) and this sends 3. The provider answers 400
-# {code,msg,request_id,data:null} naming duration (§1.8), so the sample stops at
-# generate_result["data"]["id"] (data is null): the driver expects that 400 and a TypeError.
+# values are 6 and 10 (Atlas's schema) and this sends 3. The provider answers 400
+# {code,msg,request_id,data:null} naming duration
+# (https://atlascloud.ai/docs/en/errors), so the sample stops at generate_result["data"]["id"]
+# (data is null): the driver expects that 400 and a TypeError.
 import requests
 import time
 import os

@@ -1,4 +1,5 @@
-# Seed: ../shared/seeds/004_7cfbc092f46ac534.txt, lines 9-42 (Atlas Cloud model page, "code example").
+# Seed: page capture 004_7cfbc092f46ac534.txt, lines 9-42 (Atlas Cloud model page, "code example";
+# the Hindi version of Atlas's "Hailuo 2.3 i2v Standard API by MiniMax" page).
 # Differs from the page only in:
 #   - indentation and blank lines restored (the capture lost them; as in seed 000's copy)
 #   - `import os` added after `import time`
@@ -6,10 +7,10 @@
 #   - "Bearer $ATLASCLOUD_API_KEY" -> f"Bearer {os.environ['ATLASCLOUD_API_KEY']}" (2 places)
 #
 # The model cannot accept what this sends: minimax/hailuo-2.3/i2v-standard is image-to-video
-# only (PROVIDERS.md §1.2: image required) and this sends no image (its duration 3 is outside
-# {6,10} too). The provider answers 400 {code,msg,request_id,data:null} (§1.8), so the sample
-# stops at generate_result["data"]["id"] (data is null): the driver expects that 400 and a
-# TypeError.
+# only (Atlas's schema: image required) and this sends no image (its duration 3 is outside
+# {6,10} too). The provider answers 400 {code,msg,request_id,data:null}
+# (https://atlascloud.ai/docs/en/errors), so the sample stops at generate_result["data"]["id"]
+# (data is null): the driver expects that 400 and a TypeError.
 import requests
 import time
 import os

@@ -1,6 +1,7 @@
-# Seed: ../shared/seeds/000_05c238add73bf4ea.txt, lines 161-182 (Atlas Cloud model page, "polling
-# example"; the same sample is 001_a63fee936e3191c4.txt lines 91-108 and 004_7cfbc092f46ac534.txt
-# lines 92-109, which lost their indentation and blank lines).
+# Seed: page capture 000_05c238add73bf4ea.txt, lines 161-182 (Atlas Cloud model page, "polling
+# example", the Indonesian version of https://www.atlascloud.ai/models/minimax/hailuo-02/fast;
+# the same sample is 001_a63fee936e3191c4.txt lines 91-108 and
+# 004_7cfbc092f46ac534.txt lines 92-109, which lost their indentation and blank lines).
 # Differs from the page only in:
 #   - `import os` added after `import time`
 #   - the placeholder "pred_abc123" -> os.environ['ATLASCLOUD_PREDICTION_ID'] (the page means "your

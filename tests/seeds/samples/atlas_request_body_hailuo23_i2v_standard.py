@@ -1,14 +1,16 @@
-# Seed: ../shared/seeds/004_7cfbc092f46ac534.txt, lines 68-83 (Atlas Cloud model page, "request body").
+# Seed: page capture 004_7cfbc092f46ac534.txt, lines 68-83 (Atlas Cloud model page, "request
+# body"; the Hindi version of Atlas's "Hailuo 2.3 i2v Standard API by MiniMax" page).
 # Differs from the page only in (indentation and blank lines restored: the capture lost them; as in seed 000's copy):
 #   - `import os` added after `import requests`
 #   - "https://api.atlascloud.ai" -> os.environ['ATLASCLOUD_BASE_URL'] + (1 place)
 #   - "Bearer $ATLASCLOUD_API_KEY" -> f"Bearer {os.environ['ATLASCLOUD_API_KEY']}" (1 place)
 #
 # The model cannot accept what this sends: the body nests the prompt in `input` (Atlas bodies
-# are flat, PROVIDERS.md §1.4; an unknown field is ignored), so it carries no image, and
-# minimax/hailuo-2.3/i2v-standard is image-to-video only (§1.2). The provider answers 400
-# {code,msg,request_id,data:null} (§1.8); the sample then fails at result['id'] (KeyError) — it
-# would read a top-level id even from a success, which Atlas wraps in `data` (§1.5).
+# are flat, as Atlas's own MCP server sends them; an unknown field is ignored), so it carries no
+# image, and minimax/hailuo-2.3/i2v-standard is image-to-video only (Atlas's schema). The provider
+# answers 400 {code,msg,request_id,data:null} (https://atlascloud.ai/docs/en/errors); the sample
+# then fails at result['id'] (KeyError) — it would read a top-level id even from a success, which
+# Atlas wraps in `data`.
 import requests
 import os
 

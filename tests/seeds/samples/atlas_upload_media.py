@@ -1,5 +1,6 @@
-# Seed: ../shared/seeds/000_05c238add73bf4ea.txt, lines 216-227 (Atlas Cloud model page, "upload
-# example"; the same sample is 001_a63fee936e3191c4.txt lines 126-134 and
+# Seed: page capture 000_05c238add73bf4ea.txt, lines 216-227 (Atlas Cloud model page, "upload
+# example", the Indonesian version of https://www.atlascloud.ai/models/minimax/hailuo-02/fast;
+# the same sample is 001_a63fee936e3191c4.txt lines 126-134 and
 # 004_7cfbc092f46ac534.txt lines 127-135, which lost their indentation and blank lines).
 # Differs from the page only in:
 #   - `import os` added after `import requests`
