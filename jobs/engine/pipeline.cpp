@@ -317,7 +317,8 @@ namespace {
 
 std::string timing_key(const job_record& job) {
     // A 10 s video takes longer than a 6 s one of the same model (AI/ML API: "4-5 minutes for a
-    // 6-second video and 8-9 minutes for a 10-second video", PROVIDERS.md §3.7): learned apart.
+    // 6-second video and 8-9 minutes for a 10-second video", aimlapi/api-docs
+    // docs/api-references/video-models/minimax/hailuo-02.md): learned apart.
     return job.model + "@" + std::to_string(job.duration_s) + "s";
 }
 
@@ -1184,7 +1185,14 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
                 std::string key;
                 ~upload_guard() { set.erase(key); }
             } guard{uploading_, upload_key};
-            auto cached = co_await store_.cached_upload(s.acct.name, image_sha, upload_reuse);
+            // Outages are waited out here as everywhere in a task (the submit needs the
+            // database next anyway): an exception would hold the job for an operator.
+            std::optional<std::string> cached;
+            std::function<asio::awaitable<bool>()> lookup = [&]() -> asio::awaitable<bool> {
+                cached = co_await store_.cached_upload(s.acct.name, image_sha, upload_reuse);
+                co_return true;
+            };
+            co_await durably(std::move(lookup));
             providers::upload_result up;
             if (cached) {
                 up.cls = outcome_class::ok;
@@ -1195,7 +1203,12 @@ asio::awaitable<void> pipeline::submit_step(job_record& job, std::int64_t attemp
                 up = co_await api->upload_image(*job.image);
                 const bool remote = up.cls == outcome_class::ok && up.url.rfind("http", 0) == 0;
                 if (remote) {  // data: URIs are built locally: nothing to remember
-                    co_await store_.remember_upload(s.acct.name, image_sha, up.url);
+                    std::function<asio::awaitable<bool>()> remember =
+                        [&]() -> asio::awaitable<bool> {
+                        co_await store_.remember_upload(s.acct.name, image_sha, up.url);
+                        co_return true;
+                    };
+                    co_await durably(std::move(remember));
                 }
                 metrics_.uploads.with({provider, s.acct.name, remote ? "uploaded" : "inline"})
                     .inc();
@@ -1582,7 +1595,15 @@ asio::awaitable<void> pipeline::poll_step(job_record& job, slot& s) {
                     after = std::max(after, *res.generation_at_least_s);
                 }
                 estimator_for(provider, key, job.model).add({after, by, unix_now()});
-                co_await store_.learn_generation_time(provider, key, after, by);
+                try {
+                    co_await store_.learn_generation_time(provider, key, after, by);
+                } catch (const pg::error& e) {
+                    // The other daemons miss one observation (ours has it): not worth holding
+                    // the job for, as an exception out of this task would.
+                    if (!e.outage()) {
+                        throw;
+                    }
+                }
                 std::function<asio::awaitable<bool>()> write7 = [&] {
                     return store_.record_ready(job, res.video_url);
                 };
@@ -1668,7 +1689,13 @@ asio::awaitable<void> pipeline::download_step(job_record& job, slot& s) {
             side["bytes"] = dl.bytes;
             side["file"] = paths.video.filename().string();
             json::object timings;
-            if (auto now = co_await store_.get_job(job.id)) {
+            std::optional<job_record> now;
+            std::function<asio::awaitable<bool>()> reread = [&]() -> asio::awaitable<bool> {
+                now = co_await store_.get_job(job.id);
+                co_return true;
+            };
+            co_await durably(std::move(reread));
+            if (now) {
                 auto opt_text = [](const std::optional<std::string>& t) {
                     return t ? json::value(*t) : json::value(nullptr);
                 };

@@ -6,11 +6,11 @@
 // hits. A config with the key pasted in the wrong field must not print it back either. And the
 // daemon runs without core dumps, so a crash cannot write the keys to disk.
 #include <algorithm>
+#include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <poll.h>
 #include <random>
 #include <set>
 #include <signal.h>
@@ -362,8 +362,10 @@ TEST(SecretsE2E, DaemonRunsWithoutCoreDumps) {
 
 // Not dumpable: no core file, and no other process of the same user can read its memory or
 // environment through /proc or ptrace. The kernel shows it as /proc/<pid>/* owned by root while
-// the process runs as someone else — so shotfarm is run as `nobody`, held still in a write to a
-// pipe nobody reads (its output is larger than the pipe), and its /proc entry looked at.
+// the process runs as someone else — so shotfarm is run as `nobody`, held still in its first
+// write to a pipe that is already full (filled here before it starts, so it never gets to
+// finish and exit — at exit LeakSanitizer makes a sanitizer build dumpable for its check), and
+// its /proc entry looked at while it waits.
 TEST(SecretsE2E, EveryCommandIsNotDumpable) {
     if (::geteuid() != 0) {
         GTEST_SKIP() << "needs root to run shotfarm as another user";
@@ -371,7 +373,15 @@ TEST(SecretsE2E, EveryCommandIsNotDumpable) {
     constexpr uid_t nobody = 65534;
     int fds[2];
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-    ASSERT_GE(::fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
+    // Fill the pipe to the brim (non-blocking while we do, blocking again for the child).
+    ASSERT_EQ(::fcntl(fds[1], F_SETFL, O_NONBLOCK), 0);
+    const std::string filler(4096, 'x');
+    while (::write(fds[1], filler.data(), filler.size()) > 0) {
+    }
+    while (::write(fds[1], filler.data(), 1) > 0) {
+    }
+    ASSERT_EQ(errno, EAGAIN);
+    ASSERT_EQ(::fcntl(fds[1], F_SETFL, 0), 0);
     const std::string binary = shotfarm_binary().string();
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
@@ -384,11 +394,25 @@ TEST(SecretsE2E, EveryCommandIsNotDumpable) {
         ::_exit(127);
     }
     ::close(fds[1]);
-    // Its first bytes in the pipe: main() has begun (core dumps are turned off before anything).
-    pollfd readable{fds[0], POLLIN, 0};
-    ASSERT_EQ(::poll(&readable, 1, 10000), 1) << "shotfarm models wrote nothing";
-    struct stat st {};
+    // Blocked in its first write of output: main() has begun (core dumps are turned off before
+    // anything) and cannot go further.
     const std::string proc = "/proc/" + std::to_string(pid);
+    const bool writing = wait_until(
+        [&] {
+            std::error_code ec;
+            return fs::read_symlink(proc + "/exe", ec) == fs::canonical(binary) &&
+                   slurp(proc + "/wchan").find("pipe_write") != std::string::npos;
+        },
+        10s
+    );
+    if (!writing) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        ::close(fds[0]);
+        FAIL() << "shotfarm models never blocked writing its output (wchan "
+               << slurp(proc + "/wchan") << ")";
+    }
+    struct stat st {};
     ASSERT_EQ(::stat((proc + "/status").c_str(), &st), 0);
     const std::string status = slurp(proc + "/status");
     const std::string limits = limit_line(pid, "Max core file size");
