@@ -279,8 +279,7 @@ std::vector<account_choice> pipeline::rank(const job_record& job) {
         }
         views.push_back(std::move(v));
     }
-    const sched::rank_inputs in{
-        cfg_->strategy == "cheapest", sched::fluid_drain_time_s(queue_left_, views)};
+    const sched::rank_inputs in{cfg_->strategy == "cheapest", 0, queue_left_};
     std::vector<account_choice> out;
     for (auto& v : sched::rank_accounts(std::move(views), in)) {
         out.push_back(account_choice{

@@ -22,11 +22,31 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
         return slot_bound(a) ? a.wait_s + std::max(a.late_generation_s, a.expected_generation_s)
                              : finish(a);
     };
-    double best = std::numeric_limits<double>::infinity();
-    for (const auto& a : accounts) {
-        best = std::min(best, late(a));
+    // Which accounts may still take work (fastest): by late finish, each next one while its
+    // finish is within the drain time of the best one's. With the queue's size known, the
+    // drain time is the one the quicker accounts face without this one (what holding the job
+    // back from it would mean: the queue drains on the others), else the given one.
+    double admitted_late = std::numeric_limits<double>::infinity();
+    if (!in.cheapest && !accounts.empty()) {
+        std::vector<account_view> by_late = accounts;
+        std::stable_sort(by_late.begin(), by_late.end(), [&](const auto& a, const auto& b) {
+            return late(a) < late(b);
+        });
+        const double best = late(by_late.front());
+        std::vector<account_view> admitted;
+        for (const auto& a : by_late) {
+            const double drain =
+                in.queue_left ? fluid_drain_time_s(*in.queue_left, admitted) : in.drain_s;
+            if (late(a) > best + drain + 0.001) {
+                break;
+            }
+            admitted_late = late(a);
+            admitted.push_back(a);
+        }
     }
-    std::erase_if(accounts, [](const account_view& a) { return a.full; });
+    std::erase_if(accounts, [&](const account_view& a) {
+        return a.full || (!in.cheapest && late(a) > admitted_late);
+    });
     std::stable_sort(accounts.begin(), accounts.end(), [&](const auto& a, const auto& b) {
         if (in.cheapest) {
             return std::tuple(a.price_usd, finish(a), a.load) <
@@ -34,12 +54,6 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
         }
         return std::tuple(finish(a), a.price_usd, a.load) <
                std::tuple(finish(b), b.price_usd, b.load);
-    });
-    if (in.cheapest || accounts.empty()) {
-        return accounts;
-    }
-    std::erase_if(accounts, [&](const account_view& a) {
-        return late(a) > best + in.drain_s + 0.001;
     });
     return accounts;
 }

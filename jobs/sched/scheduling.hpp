@@ -2,6 +2,7 @@
 // the pipeline last read them from the database) and expected times in, an order out.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct rank_inputs {
     /// whose expected finish is later than the best one's by more than this is skipped (near
     /// the end the last videos decide when the night ends).
     double drain_s = 0;
+    /// Jobs left in the queue: when given, the drain time is computed instead, per account:
+    /// the fluid one (fluid_drain_time_s) of the accounts quicker than it — what the queue
+    /// would take without it, were the job held back from it — and `drain_s` is not used.
+    std::optional<int> queue_left;
 };
 
 /// The usable accounts with a free slot, best first: fastest expected finish (then price, then

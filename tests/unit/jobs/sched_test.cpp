@@ -389,14 +389,14 @@ TEST(scheduling, fastest_ranks_by_expected_finish_and_drops_slow_accounts_at_the
         {"paused", "atlas", "m", 0.20, false, false, 0, 30, 1},
         {"mid", "atlas", "m", 0.20, true, false, 10, 130, 0.2},
     };
-    const auto long_queue = rank_accounts(a, {false, 600});
+    const auto long_queue = rank_accounts(a, {false, 600, {}});
     ASSERT_EQ(long_queue.size(), 3u);
     EXPECT_EQ(long_queue[0].account, "fast");
     EXPECT_EQ(long_queue[1].account, "mid");
     EXPECT_EQ(long_queue[2].account, "slow");
-    const auto last_jobs = rank_accounts(a, {false, 100});
+    const auto last_jobs = rank_accounts(a, {false, 100, {}});
     ASSERT_EQ(last_jobs.size(), 2u);  // slow: 270 > 52 + 100
-    const auto cheapest = rank_accounts(a, {true, 0});
+    const auto cheapest = rank_accounts(a, {true, 0, {}});
     ASSERT_EQ(cheapest.size(), 3u);
     EXPECT_EQ(cheapest[0].account, "mid");  // cheapest usable; never dropped for speed
     EXPECT_NEAR(drain_time_s(30, 120), 15, 1e-9);
@@ -411,13 +411,13 @@ TEST(scheduling, a_slow_free_account_loses_the_last_jobs_to_a_full_quick_one) {
     // Fluid drain: quick turns over 10 / 5.5 = 1.8 jobs/s, slow 10 / 35 = 0.29.
     EXPECT_NEAR(fluid_drain_time_s(209, both), 209 / (10 / 5.5 + 10 / 35.0), 1e-9);
     // A long queue: the slow account takes the job (it would otherwise wait its turn).
-    const auto long_queue = rank_accounts(both, {false, fluid_drain_time_s(1000, both)});
+    const auto long_queue = rank_accounts(both, {false, fluid_drain_time_s(1000, both), {}});
     ASSERT_EQ(long_queue.size(), 1u);
     EXPECT_EQ(long_queue[0].account, "slow");
     // The last jobs: 35 s there against 6 s on the quick one once a slot frees — it waits.
-    EXPECT_TRUE(rank_accounts(both, {false, fluid_drain_time_s(10, both)}).empty());
+    EXPECT_TRUE(rank_accounts(both, {false, fluid_drain_time_s(10, both), {}}).empty());
     // A full account is never offered the job itself.
-    EXPECT_TRUE(rank_accounts({quick}, {false, 1e9}).empty());
+    EXPECT_TRUE(rank_accounts({quick}, {false, 1e9, {}}).empty());
 }
 
 TEST(scheduling, near_the_end_a_slot_bound_account_is_judged_by_its_late_finish) {
@@ -429,19 +429,42 @@ TEST(scheduling, near_the_end_a_slot_bound_account_is_judged_by_its_late_finish)
     EXPECT_TRUE(slot_bound(spread));
     // 12 s of queue left: by the expected finish (15 against 5.5 + 12) the job would go to
     // `spread`; by the late one (25 against 7.5 + 12) it waits for the quick account.
-    EXPECT_TRUE(rank_accounts({spread, quick}, {false, 12}).empty());
+    EXPECT_TRUE(rank_accounts({spread, quick}, {false, 12, {}}).empty());
     // More queue left: it goes.
-    ASSERT_EQ(rank_accounts({spread, quick}, {false, 20}).size(), 1u);
+    ASSERT_EQ(rank_accounts({spread, quick}, {false, 20, {}}).size(), 1u);
     // Submit-bound accounts (a night limited by submits): the expected finish decides, as a
     // submit held back is not made up later.
     spread.submits_per_minute = 20;
     quick.submits_per_minute = 20;
     EXPECT_FALSE(slot_bound(spread));
-    ASSERT_EQ(rank_accounts({spread, quick}, {false, 12}).size(), 1u);
+    ASSERT_EQ(rank_accounts({spread, quick}, {false, 12, {}}).size(), 1u);
     // No late time known: the expected one.
     spread.submits_per_minute = 1200;
     spread.late_generation_s = 0;
-    ASSERT_EQ(rank_accounts({spread, quick}, {false, 12}).size(), 1u);
+    ASSERT_EQ(rank_accounts({spread, quick}, {false, 12, {}}).size(), 1u);
+}
+
+TEST(scheduling, an_account_is_held_back_against_the_drain_the_quicker_ones_face_without_it) {
+    // quick: full, 10 slots of 5 s (2 jobs/s); mid: 15 s, 25 late (0.67/s); slow: 30 s, 50 late.
+    account_view quick{"quick", "wavespeed", "m", 0.2, true, true, 0.5, 5, 1.0, 10, 1200, 7};
+    account_view mid{"mid", "atlas", "m", 0.2, true, false, 0, 15, 0.5, 10, 1200, 25};
+    account_view slow{"slow", "aimlapi", "m", 0.2, true, false, 0, 30, 0.5, 10, 1200, 50};
+    const std::vector<account_view> all{quick, mid, slow};
+    // 40 jobs left. Without mid the queue drains on quick in 20 s: mid's late finish (25) is
+    // within 7.5 + 20 of the best, so it takes the job; slow's (50) is not within 7.5 + 15
+    // (quick and mid together).
+    rank_inputs in{false, 0, 40};
+    const auto r = rank_accounts(all, in);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].account, "mid");
+    // The fluid drain over all three (40 / 3 = 13.3 s) would have held mid back as well.
+    EXPECT_TRUE(rank_accounts(all, {false, fluid_drain_time_s(40, all), {}}).empty());
+    // 20 jobs left: 10 s on quick alone; mid waits too.
+    in.queue_left = 20;
+    EXPECT_TRUE(rank_accounts(all, in).empty());
+    // A long queue: both.
+    in.queue_left = 1000;
+    EXPECT_EQ(rank_accounts(all, in).size(), 2u);
 }
 
 TEST(scheduling, the_last_waves_go_longest_first_within_a_priority) {
