@@ -7,12 +7,23 @@
 
 namespace shotfarm::sched {
 
+namespace {
+
+/// Jobs a second an account's slots turn over: each once per expected generation.
+double slot_turnover_per_s(const account_view& a) {
+    return std::max(1, a.slots) / std::max(a.expected_generation_s, 1e-3);
+}
+
+/// Jobs a second an account can take: its slots' turnover, at most its submit rate.
+double throughput_per_s(const account_view& a) {
+    const double rate = slot_turnover_per_s(a);
+    return a.submits_per_minute > 0 ? std::min(rate, a.submits_per_minute / 60.0) : rate;
+}
+
+}  // namespace
+
 bool slot_bound(const account_view& a) {
-    if (a.submits_per_minute <= 0) {
-        return true;
-    }
-    return std::max(1, a.slots) / std::max(a.expected_generation_s, 1e-3) <=
-           a.submits_per_minute / 60.0;
+    return a.submits_per_minute <= 0 || slot_turnover_per_s(a) <= a.submits_per_minute / 60.0;
 }
 
 std::vector<account_view> rank_accounts(std::vector<account_view> accounts, const rank_inputs& in) {
@@ -33,15 +44,16 @@ std::vector<account_view> rank_accounts(std::vector<account_view> accounts, cons
             return late(a) < late(b);
         });
         const double best = late(by_late.front());
-        std::vector<account_view> admitted;
+        double admitted_per_s = 0;  // the throughput of the accounts admitted so far
         for (const auto& a : by_late) {
-            const double drain =
-                in.queue_left ? fluid_drain_time_s(*in.queue_left, admitted) : in.drain_s;
+            const double drain = !in.queue_left       ? in.drain_s
+                                 : admitted_per_s > 0 ? *in.queue_left / admitted_per_s
+                                                      : 0.0;
             if (late(a) > best + drain + 0.001) {
                 break;
             }
             admitted_late = late(a);
-            admitted.push_back(a);
+            admitted_per_s += throughput_per_s(a);
         }
     }
     std::erase_if(accounts, [&](const account_view& a) {
@@ -68,11 +80,7 @@ double fluid_drain_time_s(int queue_left, const std::vector<account_view>& accou
         if (!a.usable) {
             continue;
         }
-        double rate = std::max(1, a.slots) / std::max(a.expected_generation_s, 1e-3);
-        if (a.submits_per_minute > 0) {
-            rate = std::min(rate, a.submits_per_minute / 60.0);
-        }
-        per_s += rate;
+        per_s += throughput_per_s(a);
     }
     return per_s > 0 ? queue_left / per_s : 0.0;
 }
