@@ -6,6 +6,7 @@
 
 #include "jobs/engine/sql_params.hpp"
 #include "jobs/engine/store.hpp"
+#include "jobs/sched/submit_window.hpp"
 
 namespace shotfarm::jobs {
 
@@ -32,13 +33,18 @@ asio::awaitable<void> job_store::sync_accounts(
     });
     co_await pg::in_transaction(pool_, [&](pg::connection& c) -> asio::awaitable<void> {
         for (const auto& a : accounts) {
+            const auto window = sched::submit_window_for(a.submits_per_minute);
             co_await c.exec(
                 "INSERT INTO accounts (name, provider, max_concurrency, submits_per_minute, "
-                "requests_per_minute, budget_usd_per_day, effective_concurrency) "
-                "VALUES ($1, $2, $3::int, $4::int, $5::int, $6::numeric, $3::int) "
+                "requests_per_minute, budget_usd_per_day, effective_concurrency, "
+                "submit_window, submit_window_s) "
+                "VALUES ($1, $2, $3::int, $4::int, $5::int, $6::numeric, $3::int, $7::int, "
+                "$8::float8) "
                 "ON CONFLICT (name) DO UPDATE SET provider = EXCLUDED.provider, "
                 "max_concurrency = EXCLUDED.max_concurrency, "
                 "submits_per_minute = EXCLUDED.submits_per_minute, "
+                "submit_window = EXCLUDED.submit_window, "
+                "submit_window_s = EXCLUDED.submit_window_s, "
                 "requests_per_minute = EXCLUDED.requests_per_minute, "
                 "budget_usd_per_day = EXCLUDED.budget_usd_per_day, "
                 "effective_concurrency = least(accounts.effective_concurrency, "
@@ -49,7 +55,9 @@ asio::awaitable<void> job_store::sync_accounts(
                     std::to_string(a.max_concurrency),
                     std::to_string(a.submits_per_minute),
                     std::to_string(a.requests_per_minute),
-                    opt_number(a.budget_usd_per_day)
+                    opt_number(a.budget_usd_per_day),
+                    std::to_string(window.length),
+                    std::to_string(window.span_s)
                 )
             );
         }
@@ -74,14 +82,18 @@ asio::awaitable<std::vector<account_status>> job_store::account_statuses() {
         "SELECT a.name, a.provider, a.max_concurrency, a.effective_concurrency, "
         "(SELECT count(*) FROM jobs j WHERE j.account = a.name "
         " AND j.state IN ('submitting', 'running')), "
-        "extract(epoch FROM greatest(a.submit_tat, n.t) - n.t)::float8, "
+        "extract(epoch FROM greatest(" +
+        sql::window_free_at("a.submit_log", "a.") +
+        ", n.t) - n.t)::float8, "
         "extract(epoch FROM greatest(a.request_tat, n.t) - n.t)::float8, "
         "extract(epoch FROM greatest(a.paused_until, n.t) - n.t)::float8, "
         "extract(epoch FROM greatest(a.breaker_open_until, n.t) - n.t)::float8, "
         "a.breaker_failures, a.disabled_reason, "
         "coalesce((SELECT (b.spent_usd + b.reserved_usd)::float8 FROM budgets b WHERE b.scope = "
         " 'account/' || a.name || '/' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')), 0), "
-        "a.budget_usd_per_day::float8 "
+        "a.budget_usd_per_day::float8, "
+        "a.submit_window - (SELECT count(*) FROM unnest(a.submit_log) s WHERE s > n.t - "
+        " make_interval(secs => a.submit_window_s)) "
         "FROM accounts a, (SELECT clock_timestamp() AS t) n ORDER BY a.name"
     );
     std::vector<account_status> out;
@@ -102,6 +114,7 @@ asio::awaitable<std::vector<account_status>> job_store::account_statuses() {
         if (!r.is_null(i, 12)) {
             s.budget_usd_per_day = r.get_double(i, 12);
         }
+        s.submit_room = static_cast<int>(std::max<std::int64_t>(0, r.get_int(i, 13)));
         out.push_back(std::move(s));
     }
     co_return out;
@@ -111,27 +124,29 @@ asio::awaitable<std::chrono::milliseconds> job_store::reserve_request(
     std::string account, bool submit
 ) {
     auto conn = co_await pool_.acquire();
-    // The slot is the earliest moment the clocks allow (for a submit: the request clock and
-    // the submit clock). Each clock then moves 60/rate s on — from its own value if the slot
-    // was at most `slack` late (a request that left a little late must not delay every later
-    // one), else from the slot; see schemas/sql/0003_scheduler.sql. SET expressions read the
-    // old row and are evaluated once the row lock is held.
-    const std::string slot =
-        "(CASE WHEN $3 THEN greatest(request_tat, submit_sent_tat, clock_timestamp()) "
-        "ELSE greatest(request_tat, clock_timestamp()) END)";
+    // The slot is the earliest moment the limiters allow: the request clock, and for a submit
+    // the submit window of the POSTs already sent (schemas/sql/0006_submit_windows.sql), which
+    // then records the slot. The request clock moves 60/rate s on — from its own value if the
+    // slot was at most `slack` late (a request that left a little late must not delay every
+    // later one), else from the slot; see schemas/sql/0003_scheduler.sql. SET expressions
+    // read the old row and are evaluated once the row lock is held.
+    const std::string slot = "(CASE WHEN $3 THEN greatest(request_tat, " +
+                             sql::window_free_at("submit_sent_log") +
+                             ", clock_timestamp()) ELSE greatest(request_tat, clock_timestamp()) "
+                             "END)";
     const std::string slack = "make_interval(secs => $4::float8)";
     auto next = [&](const std::string& clock, const std::string& rate) {
         return "(CASE WHEN " + slot + " - " + clock + " <= " + slack + " THEN " + clock + " ELSE " +
                slot + " END) + make_interval(secs => $2::float8 / " + rate + ")";
     };
-    const std::string sql =
+    const std::string update =
         "UPDATE accounts SET request_tat = " + next("request_tat", "requests_per_minute") +
-        ", submit_sent_tat = CASE WHEN $3 THEN " + next("submit_sent_tat", "submits_per_minute") +
-        " ELSE submit_sent_tat END, last_request_slot = " + slot +
+        ", submit_sent_log = CASE WHEN $3 THEN " + sql::window_append("submit_sent_log", slot) +
+        " ELSE submit_sent_log END, last_request_slot = " + slot +
         " WHERE name = $1 RETURNING extract(epoch FROM last_request_slot - "
         "clock_timestamp())::float8";
     auto r = co_await conn->exec(
-        sql,
+        update,
         params_of(
             account,
             std::to_string(request_spacing_factor),

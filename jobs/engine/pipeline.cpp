@@ -791,7 +791,9 @@ asio::awaitable<run_summary> pipeline::run() {
                 for (auto& st : statuses_) {
                     if (st.name == s->acct.name) {  // until the next refresh
                         ++st.inflight;
-                        st.submit_wait_s = 60.0 / s->submit_rate;
+                        if (--st.submit_room <= 0) {  // the window is full: about a spacing
+                            st.submit_wait_s = std::max(st.submit_wait_s, 60.0 / s->submit_rate);
+                        }
                         st.spent_today_usd += claimed.job.price_usd;
                     }
                 }

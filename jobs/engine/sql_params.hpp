@@ -24,6 +24,21 @@ inline pg::param opt_number(const std::optional<double>& v) {
     return v ? pg::param(std::to_string(*v)) : std::nullopt;
 }
 
+// The submit windows (schemas/sql/0006_submit_windows.sql, jobs/sched/submit_window.hpp):
+// `log` names a timestamptz[] column of `accounts`, qualified as the query needs ("a.submit_log").
+
+/// When the window lets the next submit go: its `submit_window`-th most recent entry plus
+/// `submit_window_s`; NULL (no wait: greatest() skips it) while it holds fewer entries.
+inline std::string window_free_at(const std::string& log, const std::string& row = "") {
+    return "(" + log + "[cardinality(" + log + ") - " + row + "submit_window + 1] + " +
+           "make_interval(secs => " + row + "submit_window_s))";
+}
+
+/// `log` with `t` appended, keeping its last `submit_window` entries (an UPDATE's SET value).
+inline std::string window_append(const std::string& log, const std::string& t) {
+    return "(" + log + " || " + t + ")[greatest(1, cardinality(" + log + ") + 2 - submit_window):]";
+}
+
 }  // namespace shotfarm::jobs::sql
 
 namespace shotfarm::jobs {

@@ -410,10 +410,6 @@ asio::awaitable<std::optional<claimed_submit>> job_store::claim_for_submit(
 
 namespace {
 
-/// Submits leave an account at most every 60/rate seconds, stretched by this factor so that
-/// network jitter never puts rate+1 requests into a provider's 60 s window.
-constexpr double rate_margin = 1.01;
-
 /// One account's gate, read under its row lock inside the claim transaction.
 struct account_gate {
     bool known = false;  ///< no row: an account this database has no limits for (tests)
@@ -438,8 +434,10 @@ asio::awaitable<account_gate> check_account(
         "extract(epoch FROM greatest(a.paused_until, n.t) - n.t)::float8, "
         "a.breaker_failures, "
         "extract(epoch FROM greatest(a.breaker_open_until, n.t) - n.t)::float8, "
-        "extract(epoch FROM greatest(a.submit_tat, n.t) - n.t)::float8 "
-        "FROM accounts a, (SELECT clock_timestamp() AS t) n WHERE a.name = $1",
+        "extract(epoch FROM greatest(" +
+            sql::window_free_at("a.submit_log", "a.") +
+            ", n.t) - n.t)::float8 "
+            "FROM accounts a, (SELECT clock_timestamp() AS t) n WHERE a.name = $1",
         params_of(account)
     );
     if (r.rows() == 0) {
@@ -630,17 +628,12 @@ asio::awaitable<claim_result> job_store::claim_next(
                     co_await c.exec("RELEASE SAVEPOINT account_check");
                     if (gate.known) {
                         co_await c.exec(
-                            "UPDATE accounts SET submit_tat = (CASE WHEN clock_timestamp() - "
-                            "submit_tat <= interval '0.25 seconds' THEN submit_tat ELSE "
-                            "clock_timestamp() END) + make_interval(secs => $2::float8 / "
-                            "submits_per_minute), breaker_open_until = CASE WHEN $3 THEN "
-                            "clock_timestamp() + interval '60 seconds' ELSE breaker_open_until "
-                            "END, updated_at = now() WHERE name = $1",
-                            params_of(
-                                choice.account,
-                                std::to_string(60.0 * rate_margin),
-                                std::string(gate.probe ? "true" : "false")
-                            )
+                            "UPDATE accounts SET submit_log = " +
+                                sql::window_append("submit_log", "clock_timestamp()") +
+                                ", breaker_open_until = CASE WHEN $2 THEN "
+                                "clock_timestamp() + interval '60 seconds' ELSE "
+                                "breaker_open_until END, updated_at = now() WHERE name = $1",
+                            params_of(choice.account, std::string(gate.probe ? "true" : "false"))
                         );
                     }
                     auto upd = co_await c.exec(

@@ -89,7 +89,8 @@ struct account_status {
     int max_concurrency = 1;
     double effective_concurrency = 1;  ///< AIMD: shrinks on 429s, grows back slowly
     int inflight = 0;                  ///< jobs in submitting or running on it (all daemons)
-    double submit_wait_s = 0;          ///< until the submit limiter lets the next one go
+    double submit_wait_s = 0;          ///< until the submit window lets the next one go
+    int submit_room = 1;               ///< submits the window lets go now (0 when waiting)
     double request_wait_s = 0;         ///< until the request limiter has a free slot
     double paused_s = 0;               ///< until a 429 pause ends
     double breaker_open_s = 0;         ///< until the circuit breaker lets a probe through

@@ -751,35 +751,50 @@ TEST_F(SchedulerTest, TheDatabaseRefusesAReservationPastACap) {
 
 // ---- 3. limiters ------------------------------------------------------------------------------
 
-TEST_F(SchedulerTest, TheSubmitLimiterSpacesClaimsOnAnAccount) {
-    run([](pg::pool& /*pool*/, jobs::job_store& store) -> asio::awaitable<void> {
-        std::vector<jobs::account_limits> accounts{limits("slow", 10, 60)};
+TEST_F(SchedulerTest, TheSubmitWindowLetsTheRateGoAtOnceThenOneForEachThatAgesOut) {
+    run([](pg::pool& pool, jobs::job_store& store) -> asio::awaitable<void> {
+        // Three a minute: a window of the last three submits over 60 s × 1.01.
+        std::vector<jobs::account_limits> accounts{limits("slow", 10, 3)};
         co_await store.sync_accounts(accounts, std::nullopt);
-        auto list = make_list("film", 5);
+        auto list = make_list("film", 6);
         co_await store.ingest(list);
         const auto rank = rank_of({"slow"}, 0.2);
 
-        auto first = co_await store.claim_next("film", rank);
-        const auto t1 = steady::now();
-        EXPECT_TRUE(first.claimed);
-        auto second = co_await store.claim_next("film", rank);
-        EXPECT_FALSE(second.claimed);
-        CO_ASSERT_TRUE(second.retry_in_s);
-        EXPECT_GT(*second.retry_in_s, 0.9);
-        EXPECT_LE(*second.retry_in_s, 1.0101);
-        auto st = co_await status_of(store, "slow");
-        CO_ASSERT_TRUE(st);
-        EXPECT_GT(st->submit_wait_s, 0.9);
-
-        co_await sleep_for(ceil_ms(*second.retry_in_s));
-        auto third = co_await store.claim_next("film", rank);
-        EXPECT_TRUE(third.claimed) << "refused again, retry_in " << third.retry_in_s.value_or(-1);
-        EXPECT_GE(steady::now() - t1, 1000ms);
-        // ... and the next one is a full spacing away again.
+        for (int i = 0; i < 3; ++i) {  // freed slots refill at once: no spacing between these
+            auto r = co_await store.claim_next("film", rank);
+            EXPECT_TRUE(r.claimed) << i << " retry_in " << r.retry_in_s.value_or(-1);
+        }
         auto fourth = co_await store.claim_next("film", rank);
         EXPECT_FALSE(fourth.claimed);
         CO_ASSERT_TRUE(fourth.retry_in_s);
-        EXPECT_GT(*fourth.retry_in_s, 0.9);
+        EXPECT_GT(*fourth.retry_in_s, 59.0);  // until the first is 60.6 s old
+        EXPECT_LE(*fourth.retry_in_s, 60.61);
+        auto st = co_await status_of(store, "slow");
+        CO_ASSERT_TRUE(st);
+        EXPECT_GT(st->submit_wait_s, 59.0);
+        EXPECT_EQ(st->submit_room, 0);
+
+        // Age the first submit out of the window (as a minute passing would): one more goes,
+        // and the next waits for the second, which has not aged.
+        auto conn = co_await pool.acquire();
+        co_await conn->exec(
+            "UPDATE accounts SET submit_log[1] = submit_log[1] - interval '61 seconds' "
+            "WHERE name = 'slow'"
+        );
+        st = co_await status_of(store, "slow");
+        CO_ASSERT_TRUE(st);
+        EXPECT_EQ(st->submit_room, 1);
+        EXPECT_EQ(st->submit_wait_s, 0.0);
+        auto again = co_await store.claim_next("film", rank);
+        EXPECT_TRUE(again.claimed) << "retry_in " << again.retry_in_s.value_or(-1);
+        auto fifth = co_await store.claim_next("film", rank);
+        EXPECT_FALSE(fifth.claimed);
+        CO_ASSERT_TRUE(fifth.retry_in_s);
+        EXPECT_GT(*fifth.retry_in_s, 59.0);
+        // The log keeps the last three only.
+        auto r =
+            co_await conn->exec("SELECT cardinality(submit_log) FROM accounts WHERE name = 'slow'");
+        EXPECT_EQ(r.get_int(0, 0), 3);
     });
 }
 
@@ -798,18 +813,19 @@ TEST_F(SchedulerTest, TheRequestLimiterHandsOutSlotsSixtyOverRateApart) {
             EXPECT_LE(waits[static_cast<std::size_t>(i)], spacing_ms * i + 1) << i;
             EXPECT_GE(waits[static_cast<std::size_t>(i)], spacing_ms * i - 100) << i;
         }
-        // A submit's POST also keeps the submit rate: 60/60 s after the previous submit, while
-        // a poll in between only waits for the request clock (60/600 s).
-        std::vector<jobs::account_limits> sub{limits("sub", 4, 60, 600)};
+        // A submit's POST also keeps to the submit window: two a minute here, so the first
+        // two go on the request clock (60/600 s apart, a poll between them), the third a
+        // minute × 1.01 after the first.
+        std::vector<jobs::account_limits> sub{limits("sub", 4, 2, 600)};
         co_await store.sync_accounts(sub, std::nullopt);
         const auto post1 = co_await store.reserve_request("sub", true);
         const auto poll = co_await store.reserve_request("sub", false);
         const auto post2 = co_await store.reserve_request("sub", true);
-        const auto poll2 = co_await store.reserve_request("sub", false);
+        const auto post3 = co_await store.reserve_request("sub", true);
         EXPECT_LE(post1.count(), 1);
         EXPECT_NEAR(static_cast<double>(poll.count()), 101, 40);
-        EXPECT_NEAR(static_cast<double>(post2.count()), 1010, 60);
-        EXPECT_NEAR(static_cast<double>(poll2.count()), 1111, 60);
+        EXPECT_NEAR(static_cast<double>(post2.count()), 202, 60);
+        EXPECT_NEAR(static_cast<double>(post3.count()), 60600, 100);
         // An account without a row has no limiter.
         EXPECT_EQ((co_await store.reserve_request("unknown")).count(), 0);
 

@@ -9,6 +9,7 @@
 #include "jobs/sched/estimator.hpp"
 #include "jobs/sched/polling.hpp"
 #include "jobs/sched/scheduling.hpp"
+#include "jobs/sched/submit_window.hpp"
 
 namespace shotfarm::sched {
 namespace {
@@ -475,6 +476,48 @@ TEST(scheduling, the_last_waves_go_longest_first_within_a_priority) {
     EXPECT_EQ(fifo, (std::vector<std::size_t>{2, 0, 1, 3}));
     const auto lpt = claim_order(jobs, true);
     EXPECT_EQ(lpt, (std::vector<std::size_t>{2, 1, 3, 0}));
+}
+
+// ---- the submit window ---------------------------------------------------------------------
+
+TEST(submit_window, is_the_exact_minute_up_to_the_longest_log_then_spans_of_it) {
+    struct row {
+        int per_minute;
+        int length;
+        double span_s;
+    };
+    const row table[] = {
+        {1, 1, 60.6},     // one a minute: the log is the last submit
+        {5, 5, 60.6},     // MiniMax: any five, then the sixth a minute after the first
+        {50, 50, 60.6},   // MiniMax ×10 in the compressed bench
+        {64, 64, 60.6},   // the longest log
+        {67, 33, 30.3},   // prime: 2 × 33 = 66 a minute (64 alone would allow only 64)
+        {120, 60, 30.3},  // Atlas, WaveSpeed: two spans of 60
+        {1200, 63, 60.6 / 19},
+    };
+    for (const auto& r : table) {
+        const auto w = submit_window_for(r.per_minute);
+        EXPECT_EQ(w.length, r.length) << r.per_minute;
+        EXPECT_NEAR(w.span_s, r.span_s, 1e-9) << r.per_minute;
+    }
+}
+
+TEST(submit_window, never_lets_more_than_the_rate_into_a_minute_and_keeps_most_of_it) {
+    for (int n = 1; n <= 5000; ++n) {
+        const auto w = submit_window_for(n);
+        ASSERT_GE(w.length, 1);
+        ASSERT_LE(w.length, submit_window_max_length);
+        // What a provider counts: any 60 s (ends included) holds at most N ...
+        ASSERT_LE(most_submits_within(w, 60.0), n) << n;
+        // ... and the window is not stricter than it has to be: a minute and the margin later
+        // the whole rate (within the share given up for the bursts) has gone out.
+        const int per_minute =
+            static_cast<int>(std::lround(60.0 * submit_window_margin / w.span_s)) * w.length;
+        ASSERT_GE(per_minute, submit_window_min_share * n) << n;
+        ASSERT_LE(per_minute, n) << n;
+        // A long enough log to refill a burst of freed slots at once.
+        ASSERT_GE(w.length, std::min(n, submit_window_max_length / 2)) << n;
+    }
 }
 
 }  // namespace
