@@ -198,6 +198,16 @@ TEST(SecretsE2E, NoKeyInLogsMetricsStatusHistoryDatabaseOrFiles) {
         for (const auto& r : f.query("SELECT shot_id, state::text FROM jobs ORDER BY shot_id")) {
             states += r[0] + "=" + r[1] + " ";
         }
+        // What the unsettled ones wait for: a backoff, a limiter, or nothing (a stall).
+        for (const auto& r : f.query(
+                 "SELECT shot_id, attempts::text, coalesce(extract(epoch FROM next_attempt_at - "
+                 "now())::int::text, '-'), coalesce(wait_reason, '-'), coalesce(left(error, 120), "
+                 "'-') FROM jobs WHERE state NOT IN ('succeeded', 'failed', 'canceled', 'held') "
+                 "ORDER BY shot_id"
+             )) {
+            states += "\n  " + r[0] + ": attempts " + r[1] + ", next attempt in " + r[2] +
+                      " s, waiting for " + r[3] + ", last error " + r[4];
+        }
         return states;
     }();
     scraped.push_back(http_call(port, http::verb::get, "/metrics").body);
